@@ -1,0 +1,44 @@
+/**
+ * Commands: a request plus everything non-deterministic it needs (new ids, the
+ * time, token hashes), so that `reduce` stays pure and a log of commands replays
+ * to the same state. Plain-text tokens never appear here, only their hashes.
+ */
+import type { Ref, RoomTarget } from "../protocol/wire.generated.js";
+import type { ConnId, MessageId, RoomId, UserId } from "./model.js";
+
+/** A fresh guest account: its id and the hash of the token handed to its connection. */
+export interface NewAccount {
+  id: UserId;
+  tokenHash: string;
+}
+
+interface Base {
+  conn: ConnId;
+  /** ISO-8601 time at which the shell received the request. */
+  ts: string;
+}
+interface RequestBase extends Base {
+  ref?: Ref;
+}
+
+export type Target = { room_id: RoomTarget } | { user_id: UserId };
+
+export type Command =
+  | (Base & { type: "connect"; guest: NewAccount })
+  | (Base & { type: "disconnect" })
+  | (RequestBase & { type: "auth"; user_id: UserId; tokenHash: string | null; openAuth: boolean })
+  | (RequestBase & { type: "change_name"; username: string })
+  /** `guests` holds one fresh account for every connection of the deleted account. */
+  | (RequestBase & { type: "del_user"; guests: Array<NewAccount & { conn: ConnId }> })
+  | (RequestBase & { type: "send_message"; target: Target; text: string; messageId: MessageId })
+  | (RequestBase & { type: "create_room"; room_name: string; roomId: RoomId })
+  | (RequestBase & { type: "rename_room"; room_id: RoomId; room_name: string })
+  | (RequestBase & { type: "choose_room"; room_id: RoomId })
+  | (RequestBase & { type: "show_rooms" })
+  | (RequestBase & { type: "del_room"; room_id: RoomId })
+  | (RequestBase & { type: "exit_room"; room_id: RoomId })
+  | (RequestBase & { type: "history"; target: Target; before?: MessageId; limit: number })
+  | (RequestBase & { type: "ping" });
+
+export type CommandType = Command["type"];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;

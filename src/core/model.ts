@@ -1,0 +1,92 @@
+/**
+ * The chat's state as plain data with the indexes that keep every operation's
+ * cost proportional to its audience (room → members, account → connections, ...).
+ */
+import type { Message } from "../protocol/wire.generated.js";
+
+export type UserId = string;
+export type RoomId = string;
+export type MessageId = string;
+/** A connection, named by the transport; unique across the cluster. */
+export type ConnId = string;
+/** The lobby: every account is always in it. */
+export const LOBBY = "all";
+
+export interface UserRecord {
+  id: UserId;
+  username: string | null;
+  tokenHash: string;
+  /** Set once anything refers to the account (a name, a room, a membership, a message); never cleared. */
+  touched: boolean;
+}
+
+export interface RoomRecord {
+  id: RoomId;
+  name: string;
+  ownerId: UserId;
+  members: Set<UserId>;
+}
+
+export interface ConnectionRecord {
+  userId: UserId;
+  /** The guest account created for this connection when it connected. */
+  guestId: UserId;
+}
+
+/** A conversation's messages, sorted by id (UUIDv7, so also by time). */
+export type Conversation = Message[];
+
+export interface ChatState {
+  users: Map<UserId, UserRecord>;
+  rooms: Map<RoomId, RoomRecord>;
+  /** Lower-cased room name → room, for the uniqueness rule. */
+  roomByName: Map<string, RoomId>;
+  /** Rooms each account is a member of. */
+  memberships: Map<UserId, Set<RoomId>>;
+  /** Rooms each account owns (an owner may have left its room). */
+  owned: Map<UserId, Set<RoomId>>;
+  connections: Map<ConnId, ConnectionRecord>;
+  /** Connections signed into each account. */
+  sessions: Map<UserId, Set<ConnId>>;
+  /** Keyed by room id, LOBBY, or directKey(a, b). */
+  conversations: Map<string, Conversation>;
+  /** The accounts each account has a direct conversation with. */
+  directPeers: Map<UserId, Set<UserId>>;
+}
+
+export function createState(): ChatState {
+  return {
+    users: new Map(),
+    rooms: new Map(),
+    roomByName: new Map(),
+    memberships: new Map(),
+    owned: new Map(),
+    connections: new Map(),
+    sessions: new Map(),
+    conversations: new Map(),
+    directPeers: new Map(),
+  };
+}
+
+export function directKey(a: UserId, b: UserId): string {
+  return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
+}
+
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+/** Adds `value` to the set at `key`, creating the set when absent. */
+export function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (set) set.add(value);
+  else index.set(key, new Set([value]));
+}
+
+/** Removes `value` from the set at `key`, dropping the set when it empties. */
+export function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
+}

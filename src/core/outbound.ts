@@ -1,0 +1,29 @@
+/**
+ * What `reduce` asks the transport to send: plain data naming an audience, never a
+ * socket. The transport resolves each audience to its own connections.
+ */
+import type { RequestEvent } from "../protocol/events.js";
+import type { PushDataMap, Ref, ReplyDataMap, User } from "../protocol/wire.generated.js";
+import type { ConnId, RoomId, UserId } from "./model.js";
+
+export type Audience =
+  | { kind: "conn"; conn: ConnId }
+  /** Every connection of these accounts, except `except`. */
+  | { kind: "users"; users: readonly UserId[]; except?: ConnId }
+  /** Every connection of every member of the room, as the room stands after the command. */
+  | { kind: "room"; room: RoomId }
+  | { kind: "everyone" };
+
+export type Reply = {
+  [E in RequestEvent]: { to: Audience; event: E; data: ReplyDataMap[E]; ref?: Ref };
+}[RequestEvent];
+
+/** `welcome` carries the account only: the shell, which minted the token, adds it. */
+export type WelcomeOut = { to: Audience; event: "welcome"; data: { user: User } };
+
+type PushEventWithData = Exclude<keyof PushDataMap, "welcome">;
+export type Push = {
+  [E in PushEventWithData]: { to: Audience; event: E; data: PushDataMap[E]; ref?: Ref };
+}[PushEventWithData];
+
+export type Outbound = Reply | WelcomeOut | Push;

@@ -1,0 +1,64 @@
+/**
+ * The functional core: `reduce(state, command)` applies one command and returns the
+ * outbound messages it causes. It does no I/O and reads no clock or random source,
+ * so the same commands from the same initial state always give the same state and
+ * the same messages; that is what replay, recovery and cluster mode stand on.
+ *
+ * It updates `state` in place: copying whole collections per command would make
+ * every send cost O(users), and the caller owns the only reference anyway.
+ */
+import { auth, changeName, connect, delUser, disconnect } from "./accounts.js";
+import type { Command } from "./commands.js";
+import { history, sendMessage } from "./messages.js";
+import type { ChatState } from "./model.js";
+import type { Outbound } from "./outbound.js";
+import { reply } from "./step.js";
+import { chooseRoom, createRoom, delRoom, exitRoom, renameRoom, showRooms } from "./rooms.js";
+
+export interface Step {
+  state: ChatState;
+  out: Outbound[];
+}
+
+function apply(state: ChatState, cmd: Command): Outbound[] {
+  // A request from a connection that is already gone (possible once the log is shared) changes nothing.
+  if (cmd.type !== "connect" && !state.connections.has(cmd.conn)) return [];
+  switch (cmd.type) {
+    case "connect":
+      return connect(state, cmd);
+    case "disconnect":
+      return disconnect(state, cmd);
+    case "auth":
+      return auth(state, cmd);
+    case "change_name":
+      return changeName(state, cmd);
+    case "del_user":
+      return delUser(state, cmd);
+    case "send_message":
+      return sendMessage(state, cmd);
+    case "create_room":
+      return createRoom(state, cmd);
+    case "rename_room":
+      return renameRoom(state, cmd);
+    case "choose_room":
+      return chooseRoom(state, cmd);
+    case "show_rooms":
+      return showRooms(state, cmd);
+    case "del_room":
+      return delRoom(state, cmd);
+    case "exit_room":
+      return exitRoom(state, cmd);
+    case "history":
+      return history(state, cmd);
+    case "ping":
+      return [reply(cmd, "ping", { ts: cmd.ts })];
+    default: {
+      const unhandled: never = cmd;
+      throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+export function reduce(state: ChatState, cmd: Command): Step {
+  return { state, out: apply(state, cmd) };
+}

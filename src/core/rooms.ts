@@ -1,0 +1,114 @@
+/** Rooms: create_room, rename_room, choose_room, show_rooms, del_room, exit_room. */
+import type { User } from "../protocol/wire.generated.js";
+import type { CommandOf } from "./commands.js";
+import { addTo, nameKey, removeFrom, type ChatState, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
+import type { Outbound } from "./outbound.js";
+import { lastPage } from "./history.js";
+import { accountOf, fail, reply } from "./step.js";
+import { byName, roomListing, roomView, userView } from "./views.js";
+
+/** How many messages `choose_room` returns with the room. */
+export const JOIN_HISTORY = 50;
+
+/** Removes a room with its memberships and history; everyone is told. */
+export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound[] {
+  const room = state.rooms.get(roomId);
+  if (!room) return [];
+  for (const member of room.members) removeFrom(state.memberships, member, roomId);
+  removeFrom(state.owned, room.ownerId, roomId);
+  state.roomByName.delete(nameKey(room.name));
+  state.conversations.delete(roomId);
+  state.rooms.delete(roomId);
+  return [{ to: { kind: "everyone" }, event: "room_deleted", data: { room_id: roomId, room_name: room.name, by } }];
+}
+
+/** Ends a membership; the remaining members are told. */
+export function leaveRoom(state: ChatState, roomId: RoomId, user: UserRecord): Outbound[] {
+  const room = state.rooms.get(roomId);
+  if (!room || !room.members.delete(user.id)) return [];
+  removeFrom(state.memberships, user.id, roomId);
+  return [{ to: { kind: "room", room: roomId }, event: "member_left", data: { room_id: roomId, user: userView(user) } }];
+}
+
+type RoomCommand = CommandOf<"rename_room" | "choose_room" | "del_room" | "exit_room">;
+
+/** The room a command names, or the `not_found` reply. */
+function findRoom(state: ChatState, cmd: RoomCommand): RoomRecord | Outbound[] {
+  return state.rooms.get(cmd.room_id) ?? fail(cmd, "not_found", `No room has the id ${cmd.room_id}.`);
+}
+
+function nameTaken(state: ChatState, cmd: CommandOf<"create_room" | "rename_room">, except?: RoomId): Outbound[] | undefined {
+  const holder = state.roomByName.get(nameKey(cmd.room_name));
+  if (holder === undefined || holder === except) return undefined;
+  return fail(cmd, "name_taken", `Another room is already called ${JSON.stringify(cmd.room_name)} (names ignore case).`);
+}
+
+export function createRoom(state: ChatState, cmd: CommandOf<"create_room">): Outbound[] {
+  const taken = nameTaken(state, cmd);
+  if (taken) return taken;
+  const owner = accountOf(state, cmd.conn);
+  const room: RoomRecord = { id: cmd.roomId, name: cmd.room_name, ownerId: owner.id, members: new Set([owner.id]) };
+  state.rooms.set(room.id, room);
+  state.roomByName.set(nameKey(room.name), room.id);
+  addTo(state.memberships, owner.id, room.id);
+  addTo(state.owned, owner.id, room.id);
+  owner.touched = true;
+  return [
+    reply(cmd, "create_room", { room: roomView(room) }),
+    { to: { kind: "everyone" }, event: "room_created", data: { room: roomView(room), by: userView(owner) } },
+  ];
+}
+
+export function renameRoom(state: ChatState, cmd: CommandOf<"rename_room">): Outbound[] {
+  const room = findRoom(state, cmd);
+  if (Array.isArray(room)) return room;
+  const user = accountOf(state, cmd.conn);
+  if (room.ownerId !== user.id) return fail(cmd, "forbidden", "Only the room's owner may rename it.");
+  const taken = nameTaken(state, cmd, room.id);
+  if (taken) return taken;
+  state.roomByName.delete(nameKey(room.name));
+  room.name = cmd.room_name;
+  state.roomByName.set(nameKey(room.name), room.id);
+  return [
+    reply(cmd, "rename_room", { room: roomView(room) }),
+    { to: { kind: "everyone" }, event: "room_renamed", data: { room: roomView(room), by: userView(user) } },
+  ];
+}
+
+export function chooseRoom(state: ChatState, cmd: CommandOf<"choose_room">): Outbound[] {
+  const room = findRoom(state, cmd);
+  if (Array.isArray(room)) return room;
+  const user = accountOf(state, cmd.conn);
+  const history = lastPage(state.conversations.get(room.id), JOIN_HISTORY);
+  if (room.members.has(user.id)) return [reply(cmd, "choose_room", { room: roomView(room), history })];
+  room.members.add(user.id);
+  addTo(state.memberships, user.id, room.id);
+  user.touched = true;
+  return [
+    reply(cmd, "choose_room", { room: roomView(room), history }),
+    { to: { kind: "room", room: room.id }, event: "member_joined", data: { room_id: room.id, user: userView(user) } },
+  ];
+}
+
+export function showRooms(state: ChatState, cmd: CommandOf<"show_rooms">): Outbound[] {
+  const user = accountOf(state, cmd.conn);
+  const joined = state.memberships.get(user.id);
+  const rooms = [...state.rooms.values()].sort(byName).map((r) => roomListing(r, joined?.has(r.id) ?? false));
+  return [reply(cmd, "show_rooms", { rooms })];
+}
+
+export function delRoom(state: ChatState, cmd: CommandOf<"del_room">): Outbound[] {
+  const room = findRoom(state, cmd);
+  if (Array.isArray(room)) return room;
+  const user = accountOf(state, cmd.conn);
+  if (room.ownerId !== user.id) return fail(cmd, "forbidden", "Only the room's owner may delete it.");
+  return [reply(cmd, "del_room", { room_id: room.id }), ...deleteRoom(state, room.id, userView(user))];
+}
+
+export function exitRoom(state: ChatState, cmd: CommandOf<"exit_room">): Outbound[] {
+  const room = findRoom(state, cmd);
+  if (Array.isArray(room)) return room;
+  const user = accountOf(state, cmd.conn);
+  if (!room.members.has(user.id)) return fail(cmd, "not_member", "You are not a member of that room.");
+  return [reply(cmd, "exit_room", { room_id: room.id }), ...leaveRoom(state, room.id, user)];
+}

@@ -1,0 +1,26 @@
+/** Entry point: options from flags and environment, start, log the address, shut down on signals. */
+import { pino } from "pino";
+import { loadOptions } from "./config.js";
+import { startServer } from "./server/httpServer.js";
+
+let options;
+try {
+  options = loadOptions(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(`chat-server: ${(err as Error).message}`);
+  process.exit(2);
+}
+const logger = pino({ level: options.logLevel });
+const server = await startServer({ options, logger });
+logger.info({ url: server.url, port: server.port, openAuth: options.openAuth }, `listening on ${server.url}`);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  await server.close(1001);
+  process.exit(0);
+}
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));

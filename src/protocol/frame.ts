@@ -1,0 +1,101 @@
+/**
+ * Reads one client frame: parse → envelope → event → data schema → normalise.
+ * Every outcome is a value: a typed request, or the `error` data to answer with.
+ */
+import { errorData, type ErrorDetails } from "./errors.js";
+import { isRequestEvent, type RequestEvent } from "./events.js";
+import { fieldProblems } from "./fieldErrors.js";
+import type { Validators } from "./schemas.js";
+import type { ErrorPush, Ref, RequestDataMap } from "./wire.generated.js";
+
+/** A request that passed every check; `data` has its schema's type. */
+export type Request = {
+  [E in RequestEvent]: { event: E; data: RequestDataMap[E]; ref?: Ref };
+}[RequestEvent];
+
+export type FrameResult =
+  | { ok: true; request: Request }
+  | { ok: false; error: ErrorPush; ref?: Ref };
+
+const ANY_DATA: ReadonlySet<RequestEvent> = new Set(["del_user", "show_rooms", "ping"]);
+
+/** Names are checked after trimming; the schema only bounds their raw size. */
+const TRIMMED_NAME_LIMITS: Partial<Record<RequestEvent, { field: string; max: number }>> = {
+  change_name: { field: "username", max: 32 },
+  create_room: { field: "room_name", max: 64 },
+  rename_room: { field: "room_name", max: 64 },
+};
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+function badRequest(request: string | undefined, fields: ErrorDetails["fields"], ref?: Ref): FrameResult {
+  const first = fields?.[0];
+  const message = first ? `Invalid request: ${first.pointer} ${first.reason}.` : "Invalid request.";
+  return withRef({ ok: false, error: errorData("bad_request", request, message, { fields }) }, ref);
+}
+
+function withRef(result: FrameResult & { ok: false }, ref: Ref | undefined): FrameResult {
+  if (ref !== undefined) result.ref = ref;
+  return result;
+}
+
+function isValidRef(ref: unknown): ref is Ref {
+  return (
+    (typeof ref === "string" && ref.length >= 1 && ref.length <= 64) ||
+    (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0)
+  );
+}
+
+export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators): FrameResult {
+  if (isBinary) {
+    return { ok: false, error: errorData("bad_json", undefined, "Binary frames are not accepted: send UTF-8 JSON text.") };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8"));
+  } catch {
+    return { ok: false, error: errorData("bad_json", undefined, "The frame is not valid JSON.") };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return {
+      ok: false,
+      error: errorData("bad_json", undefined, `Expected a JSON object (an envelope), received ${describe(parsed)}.`),
+    };
+  }
+  const envelope = parsed as Record<string, unknown>;
+  const ref = isValidRef(envelope.ref) ? envelope.ref : undefined;
+  const event = typeof envelope.event === "string" ? envelope.event : undefined;
+
+  if (!v.envelope(envelope)) {
+    return badRequest(event, fieldProblems(v.envelope.errors ?? [], ""), ref);
+  }
+  if (event === undefined || !isRequestEvent(event)) {
+    return withRef(
+      { ok: false, error: errorData("unknown_event", event, `Unknown event ${JSON.stringify(event)}.`) },
+      ref,
+    );
+  }
+  let data = envelope.data;
+  if (!ANY_DATA.has(event)) {
+    const validate = v.request[event];
+    if (!validate(data)) return badRequest(event, fieldProblems(validate.errors ?? [], "/data"), ref);
+    const limit = TRIMMED_NAME_LIMITS[event];
+    if (limit) {
+      const record = data as Record<string, string>;
+      const trimmed = (record[limit.field] ?? "").trim();
+      const length = [...trimmed].length; // code points, as the schema's maxLength counts
+      if (length < 1 || length > limit.max) {
+        const reason = `must be 1-${limit.max} characters after trimming white space`;
+        return badRequest(event, [{ pointer: `/data/${limit.field}`, reason }], ref);
+      }
+      data = { ...record, [limit.field]: trimmed };
+    }
+  }
+  const request = { event, data } as Request;
+  if (ref !== undefined) request.ref = ref;
+  return { ok: true, request };
+}

@@ -1,0 +1,386 @@
+// Generated from schemas/ by `npm run gen:types`. Do not edit by hand.
+
+/**
+ * Client-chosen correlation id, echoed on the reply.
+ */
+export type Ref = string | number;
+/**
+ * A lower-case UUID string.
+ */
+export type Uuid = string;
+/**
+ * A display name: no control characters; its length is checked after trimming.
+ */
+export type Name = string;
+/**
+ * Delete the current account. Any data, or none, is accepted.
+ */
+export type DelUserRequest = unknown;
+/**
+ * Read a page of a room's, the lobby's (room_id "all") or a direct conversation's messages: the newest `limit` (1-100, default 50) older than the message id `before` when given, oldest first.
+ */
+export type HistoryRequest = RoomHistory | DirectHistory;
+/**
+ * A room id, or "all" for the lobby.
+ */
+export type RoomTarget = Uuid | "all";
+/**
+ * Ask for the server's time. Any data, or none, is accepted.
+ */
+export type PingRequest = unknown;
+/**
+ * Send to a room (or "all", the lobby) with room_id, or to one user with user_id: exactly one of the two.
+ */
+export type SendMessageRequest = SendToRoom | SendToUser;
+/**
+ * List every room. Any data, or none, is accepted.
+ */
+export type ShowRoomsRequest = unknown;
+export type Message = RoomMessage | DirectMessage;
+/**
+ * ISO-8601 UTC time with milliseconds, set by the server.
+ */
+export type Timestamp = string;
+/**
+ * A message in a room the connection's account is a member of, in the lobby, or a direct message.
+ */
+export type MessagePush = RoomMessage | DirectMessage;
+
+export interface Wire {
+  envelope: Envelope;
+  requests: RequestDataMap;
+  replies: ReplyDataMap;
+  pushes: PushDataMap;
+}
+/**
+ * Every frame, in both directions, is one envelope.
+ */
+export interface Envelope {
+  event: string;
+  data?: unknown;
+  ref?: Ref;
+}
+export interface RequestDataMap {
+  auth: AuthRequest;
+  change_name: ChangeNameRequest;
+  choose_room: ChooseRoomRequest;
+  create_room: CreateRoomRequest;
+  del_room: DelRoomRequest;
+  del_user: DelUserRequest;
+  exit_room: ExitRoomRequest;
+  history: HistoryRequest;
+  ping: PingRequest;
+  rename_room: RenameRoomRequest;
+  send_message: SendMessageRequest;
+  show_rooms: ShowRoomsRequest;
+}
+/**
+ * Sign this connection into an existing account.
+ */
+export interface AuthRequest {
+  user_id: Uuid;
+  /**
+   * Required unless the server runs in open-auth mode.
+   */
+  token?: string;
+}
+/**
+ * Set the account's display name (1-32 characters after trimming).
+ */
+export interface ChangeNameRequest {
+  username: Name;
+}
+/**
+ * Join a room; joining again is a no-op success.
+ */
+export interface ChooseRoomRequest {
+  room_id: Uuid;
+}
+/**
+ * Create a room (name 1-64 characters after trimming, unique ignoring case); the creator owns it and joins it.
+ */
+export interface CreateRoomRequest {
+  room_name: Name;
+}
+/**
+ * Delete a room; owner only.
+ */
+export interface DelRoomRequest {
+  room_id: Uuid;
+}
+/**
+ * Leave a room.
+ */
+export interface ExitRoomRequest {
+  room_id: Uuid;
+}
+export interface RoomHistory {
+  room_id: RoomTarget;
+  before?: Uuid;
+  limit?: number;
+}
+export interface DirectHistory {
+  user_id: Uuid;
+  before?: Uuid;
+  limit?: number;
+}
+/**
+ * Rename a room; owner only.
+ */
+export interface RenameRoomRequest {
+  room_id: Uuid;
+  room_name: Name;
+}
+export interface SendToRoom {
+  room_id: RoomTarget;
+  /**
+   * 1-4000 characters, not only white space.
+   */
+  message: string;
+}
+export interface SendToUser {
+  user_id: Uuid;
+  /**
+   * 1-4000 characters, not only white space.
+   */
+  message: string;
+}
+export interface ReplyDataMap {
+  auth: AuthReply;
+  change_name: ChangeNameReply;
+  choose_room: ChooseRoomReply;
+  create_room: CreateRoomReply;
+  del_room: DelRoomReply;
+  del_user: DelUserReply;
+  exit_room: ExitRoomReply;
+  history: HistoryReply;
+  ping: PingReply;
+  rename_room: RenameRoomReply;
+  send_message: SendMessageReply;
+  show_rooms: ShowRoomsReply;
+}
+/**
+ * The account signed into, and the rooms it is a member of.
+ */
+export interface AuthReply {
+  user: User;
+  rooms: Room[];
+}
+export interface User {
+  id: Uuid;
+  username: string | null;
+}
+export interface Room {
+  id: Uuid;
+  name: string;
+  owner_id: Uuid;
+  member_count: number;
+}
+/**
+ * The account with its new name.
+ */
+export interface ChangeNameReply {
+  user: User;
+}
+/**
+ * The room joined and its last 50 messages, oldest first.
+ */
+export interface ChooseRoomReply {
+  room: Room;
+  history: Message[];
+}
+/**
+ * A message in a room, or in the lobby (room_id "all").
+ */
+export interface RoomMessage {
+  id: Uuid;
+  from: User;
+  text: string;
+  ts: Timestamp;
+  room_id: RoomTarget;
+}
+/**
+ * A direct message to one user.
+ */
+export interface DirectMessage {
+  id: Uuid;
+  from: User;
+  text: string;
+  ts: Timestamp;
+  to_user_id: Uuid;
+}
+/**
+ * The new room.
+ */
+export interface CreateRoomReply {
+  room: Room;
+}
+/**
+ * The id of the deleted room.
+ */
+export interface DelRoomReply {
+  room_id: Uuid;
+}
+/**
+ * The id of the deleted account; a welcome push with a fresh guest account follows.
+ */
+export interface DelUserReply {
+  deleted_user_id: Uuid;
+}
+/**
+ * The id of the room left.
+ */
+export interface ExitRoomReply {
+  room_id: Uuid;
+}
+/**
+ * A page of messages, oldest first; has_more tells whether older ones exist.
+ */
+export interface HistoryReply {
+  messages: Message[];
+  has_more: boolean;
+}
+/**
+ * The server's time.
+ */
+export interface PingReply {
+  ts: Timestamp;
+}
+/**
+ * The renamed room.
+ */
+export interface RenameRoomReply {
+  room: Room;
+}
+/**
+ * The stored message.
+ */
+export interface SendMessageReply {
+  message: Message;
+}
+/**
+ * Every room, sorted by name.
+ */
+export interface ShowRoomsReply {
+  rooms: RoomListing[];
+}
+export interface RoomListing {
+  id: Uuid;
+  name: string;
+  owner_id: Uuid;
+  member_count: number;
+  joined: boolean;
+}
+export interface PushDataMap {
+  account_deleted: AccountDeletedPush;
+  error: ErrorPush;
+  member_joined: MemberJoinedPush;
+  member_left: MemberLeftPush;
+  message: MessagePush;
+  room_created: RoomCreatedPush;
+  room_deleted: RoomDeletedPush;
+  room_renamed: RoomRenamedPush;
+  signed_in_elsewhere: SignedInElsewherePush;
+  user_renamed: UserRenamedPush;
+  welcome: WelcomePush;
+}
+/**
+ * This connection's account was deleted from another connection; a welcome with a fresh guest account follows.
+ */
+export interface AccountDeletedPush {
+  user_id: Uuid;
+}
+/**
+ * A request failed, or a frame could not be read. Echoes the frame's ref when it had one.
+ */
+export interface ErrorPush {
+  code:
+    | "bad_json"
+    | "bad_request"
+    | "unknown_event"
+    | "auth_failed"
+    | "not_found"
+    | "forbidden"
+    | "not_member"
+    | "name_taken"
+    | "rate_limited"
+    | "internal";
+  /**
+   * A sentence for a person.
+   */
+  message: string;
+  /**
+   * The request's event name, when known.
+   */
+  request?: string;
+  /**
+   * What was wrong: for bad_request, each failing field; for rate_limited, retry_after_ms.
+   */
+  details?: {
+    fields?: {
+      /**
+       * JSON pointer into the frame, e.g. /data/room_id.
+       */
+      pointer: string;
+      reason: string;
+    }[];
+    retry_after_ms?: number;
+    [k: string]: unknown;
+  };
+}
+/**
+ * A user joined a room the connection's account is in.
+ */
+export interface MemberJoinedPush {
+  room_id: Uuid;
+  user: User;
+}
+/**
+ * A user left a room the connection's account is in.
+ */
+export interface MemberLeftPush {
+  room_id: Uuid;
+  user: User;
+}
+/**
+ * A room was created, and by whom.
+ */
+export interface RoomCreatedPush {
+  room: Room;
+  by: User;
+}
+/**
+ * A room was deleted; its members are no longer in it.
+ */
+export interface RoomDeletedPush {
+  room_id: Uuid;
+  room_name: string;
+  by: User;
+}
+/**
+ * A room was renamed, and by whom.
+ */
+export interface RoomRenamedPush {
+  room: Room;
+  by: User;
+}
+/**
+ * Another connection signed into this connection's account.
+ */
+export interface SignedInElsewherePush {
+  user_id: Uuid;
+  ts: Timestamp;
+}
+/**
+ * A user who shares a room with the connection's account (or the account itself) changed name.
+ */
+export interface UserRenamedPush {
+  user: User;
+}
+/**
+ * The connection's current account and the secret token that signs into it later.
+ */
+export interface WelcomePush {
+  user: User;
+  token: string;
+}

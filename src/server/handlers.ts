@@ -1,0 +1,71 @@
+/**
+ * The handler table: each request event becomes a Command carrying everything
+ * non-deterministic it needs (ids, time, token hashes). Handlers read state only
+ * to learn which fresh accounts to mint; all rules are checked in `reduce`.
+ */
+import { v4 as uuidv4, v7 as uuidv7 } from "uuid";
+import type { Command, NewAccount, Target } from "../core/commands.js";
+import type { ChatState, ConnId } from "../core/model.js";
+import type { RequestEvent } from "../protocol/events.js";
+import type { Ref, RequestDataMap } from "../protocol/wire.generated.js";
+import { hashToken, mintToken } from "./tokens.js";
+
+export interface HandlerContext {
+  state: ChatState;
+  conn: ConnId;
+  ref?: Ref;
+  ts: string;
+  openAuth: boolean;
+  /** Mints a guest account and remembers its token until its welcome is sent. */
+  newAccount(): NewAccount;
+}
+
+type Handler<E extends RequestEvent> = (data: RequestDataMap[E], ctx: HandlerContext) => Command;
+
+function base(ctx: HandlerContext) {
+  return ctx.ref === undefined ? { conn: ctx.conn, ts: ctx.ts } : { conn: ctx.conn, ts: ctx.ts, ref: ctx.ref };
+}
+
+function targetOf(data: { room_id: string } | { user_id: string }): Target {
+  return "room_id" in data ? { room_id: data.room_id } : { user_id: data.user_id };
+}
+
+export const handlers = {
+  auth: (d, ctx) => ({
+    type: "auth",
+    ...base(ctx),
+    user_id: d.user_id,
+    tokenHash: d.token === undefined ? null : hashToken(d.token),
+    openAuth: ctx.openAuth,
+  }),
+  change_name: (d, ctx) => ({ type: "change_name", ...base(ctx), username: d.username }),
+  del_user: (_d, ctx) => {
+    const current = ctx.state.connections.get(ctx.conn)?.userId;
+    const conns = current === undefined ? [] : [...(ctx.state.sessions.get(current) ?? [])];
+    return { type: "del_user", ...base(ctx), guests: conns.map((conn) => ({ conn, ...ctx.newAccount() })) };
+  },
+  send_message: (d, ctx) => ({
+    type: "send_message",
+    ...base(ctx),
+    target: targetOf(d),
+    text: d.message,
+    messageId: uuidv7(),
+  }),
+  create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: uuidv4() }),
+  rename_room: (d, ctx) => ({ type: "rename_room", ...base(ctx), room_id: d.room_id, room_name: d.room_name }),
+  choose_room: (d, ctx) => ({ type: "choose_room", ...base(ctx), room_id: d.room_id }),
+  show_rooms: (_d, ctx) => ({ type: "show_rooms", ...base(ctx) }),
+  del_room: (d, ctx) => ({ type: "del_room", ...base(ctx), room_id: d.room_id }),
+  exit_room: (d, ctx) => ({ type: "exit_room", ...base(ctx), room_id: d.room_id }),
+  history: (d, ctx) => {
+    const cmd: Command = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };
+    if (d.before !== undefined) cmd.before = d.before;
+    return cmd;
+  },
+  ping: (_d, ctx) => ({ type: "ping", ...base(ctx) }),
+} satisfies { [E in RequestEvent]: Handler<E> };
+
+/** Builds the command for a validated request. */
+export function toCommand<E extends RequestEvent>(event: E, data: RequestDataMap[E], ctx: HandlerContext): Command {
+  return (handlers[event] as Handler<E>)(data, ctx);
+}
