@@ -56,7 +56,7 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
   const others = state.sessions.get(target.id);
   if (others && others.size > 0) {
     out.push({
-      to: { kind: "users", users: [target.id] },
+      to: { kind: "users", users: [target.id], except: cmd.conn },
       event: "signed_in_elsewhere",
       data: { user_id: target.id, ts: cmd.ts },
     });

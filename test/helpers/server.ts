@@ -1,0 +1,100 @@
+/** Starts the real server on port 0 and connects real WebSocket clients to it. */
+import { pino } from "pino";
+import { WebSocket } from "ws";
+import { ChatClient, type Frame } from "../../src/client/index.js";
+import { DEFAULTS, type Options } from "../../src/config.js";
+import { compileValidators } from "../../src/protocol/schemas.js";
+import { isRequestEvent } from "../../src/protocol/events.js";
+import { startServer, type ChatServer } from "../../src/server/httpServer.js";
+
+const validators = compileValidators();
+
+/** Checks a frame the server sent against its reply or push schema; returns the problem, if any. */
+export function schemaProblem(frame: Frame): string | undefined {
+  const validate = isRequestEvent(frame.event)
+    ? validators.reply[frame.event]
+    : (validators.push as Record<string, (typeof validators.push)["error"] | undefined>)[frame.event];
+  if (!validate) return `no schema for event ${frame.event}`;
+  if (!validate(frame.data)) return `${frame.event}: ${JSON.stringify(validate.errors)}`;
+  return undefined;
+}
+
+export interface TestClient extends ChatClient {
+  /** Every push (frame without ref) received so far, oldest first. */
+  readonly pushes: Frame[];
+}
+
+export interface Harness {
+  server: ChatServer;
+  url: string;
+  /** A new client, welcomed; every frame it receives is checked against the schemas. */
+  client(): Promise<TestClient>;
+  /** Resolves once every given client has seen the effects of everything sent before (a ping round trip each). */
+  settle(...clients: ChatClient[]): Promise<void>;
+  /** Schema violations seen in any frame the server sent. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+export async function startHarness(overrides: Partial<Options> = {}): Promise<Harness> {
+  const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", ...overrides };
+  const server = await startServer({ options, logger: pino({ level: "silent" }) });
+  const clients: ChatClient[] = [];
+  const problems: string[] = [];
+  return {
+    server,
+    url: server.url,
+    problems,
+    async client() {
+      const pushes: Frame[] = [];
+      const client = await ChatClient.connect(server.url, { WebSocket: WebSocket as never });
+      client.on("frame", (frame) => {
+        const problem = schemaProblem(frame);
+        if (problem) problems.push(problem);
+        if (frame.ref === undefined) pushes.push(frame);
+      });
+      clients.push(client);
+      return Object.assign(client, { pushes }) as TestClient;
+    },
+    async settle(...cs) {
+      await Promise.all(cs.map((c) => c.request("ping")));
+    },
+    async close() {
+      for (const c of clients) if (!c.closed) c.close();
+      await server.close(1000);
+    },
+  };
+}
+
+/** The pushes of `event` a client has received, and forgets them all. */
+export function take(client: TestClient, event?: string): Frame[] {
+  const found = client.pushes.filter((f) => event === undefined || f.event === event);
+  client.pushes.length = 0;
+  return found;
+}
+
+/** A raw ws connection, for frames the typed client would never send. */
+export async function rawSocket(url: string): Promise<{ ws: WebSocket; frames: Frame[]; next(): Promise<Frame> }> {
+  const ws = new WebSocket(url);
+  const frames: Frame[] = [];
+  const waiters: ((f: Frame) => void)[] = [];
+  ws.on("message", (data) => {
+    const frame = JSON.parse(String(data)) as Frame;
+    const waiter = waiters.shift();
+    if (waiter) waiter(frame);
+    else frames.push(frame);
+  });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  return {
+    ws,
+    frames,
+    next: () => new Promise((resolve) => {
+      const f = frames.shift();
+      if (f) resolve(f);
+      else waiters.push(resolve);
+    }),
+  };
+}
