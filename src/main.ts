@@ -12,7 +12,6 @@ try {
 }
 const logger = pino({ level: options.logLevel });
 const server = await startServer({ options, logger });
-logger.info({ url: server.url, port: server.port, openAuth: options.openAuth }, `listening on ${server.url}`);
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -22,5 +21,7 @@ async function stop(signal: string): Promise<void> {
   await server.close(1001);
   process.exit(0);
 }
+// Registered before the start-up line, so that a supervisor reacting to it can already stop us cleanly.
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
+logger.info({ url: server.url, port: server.port, openAuth: options.openAuth }, `listening on ${server.url}`);

@@ -72,12 +72,13 @@ function resolveOneOf(errors: ErrorObject[]): ErrorObject[] {
   return result;
 }
 
-/** Removes the sub-findings of a failed anyOf: the anyOf's own reason covers them. */
+/**
+ * Removes the findings of a failed anyOf's branches: the anyOf's own reason covers the
+ * value. Branches reached through $ref carry another schema path, so match by value path.
+ */
 function collapseAnyOf(errors: ErrorObject[]): ErrorObject[] {
-  const anyOfs = errors.filter((e) => e.keyword === "anyOf");
-  return errors.filter(
-    (e) => e.keyword === "anyOf" || !anyOfs.some((a) => e.schemaPath.startsWith(a.schemaPath + "/")),
-  );
+  const paths = new Set(errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath));
+  return errors.filter((e) => e.keyword === "anyOf" || !paths.has(e.instancePath));
 }
 
 export function fieldProblems(errors: ErrorObject[], prefix: string): FieldProblem[] {

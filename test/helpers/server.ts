@@ -24,11 +24,15 @@ export interface TestClient extends ChatClient {
   readonly pushes: Frame[];
 }
 
+type Tuple<T, N extends number, R extends T[] = []> = R["length"] extends N ? R : Tuple<T, N, [T, ...R]>;
+
 export interface Harness {
   server: ChatServer;
   url: string;
   /** A new client, welcomed; every frame it receives is checked against the schemas. */
   client(): Promise<TestClient>;
+  /** `n` new clients, connected one after another. */
+  clients<N extends number>(n: N): Promise<Tuple<TestClient, N>>;
   /** Resolves once every given client has seen the effects of everything sent before (a ping round trip each). */
   settle(...clients: ChatClient[]): Promise<void>;
   /** Schema violations seen in any frame the server sent. */
@@ -41,10 +45,15 @@ export async function startHarness(overrides: Partial<Options> = {}): Promise<Ha
   const server = await startServer({ options, logger: pino({ level: "silent" }) });
   const clients: ChatClient[] = [];
   const problems: string[] = [];
-  return {
+  const harness: Harness = {
     server,
     url: server.url,
     problems,
+    async clients<N extends number>(n: N) {
+      const cs: TestClient[] = [];
+      for (let i = 0; i < n; i++) cs.push(await harness.client());
+      return cs as Tuple<TestClient, N>;
+    },
     async client() {
       const pushes: Frame[] = [];
       const client = await ChatClient.connect(server.url, { WebSocket: WebSocket as never });
@@ -64,6 +73,7 @@ export async function startHarness(overrides: Partial<Options> = {}): Promise<Ha
       await server.close(1000);
     },
   };
+  return harness;
 }
 
 /** The pushes of `event` a client has received, and forgets them all. */

@@ -1,0 +1,98 @@
+/** Random command sequences for property tests of the core, built the way the shell builds them. */
+import fc from "fast-check";
+import type { Command } from "../../src/core/commands.js";
+import { LOBBY, type ChatState } from "../../src/core/model.js";
+
+const OPS = [
+  "connect", "disconnect", "auth", "auth_wrong", "change_name", "del_user", "send_room", "send_lobby",
+  "send_user", "create_room", "rename_room", "choose_room", "show_rooms", "del_room", "exit_room",
+  "history_room", "history_user", "ping",
+] as const;
+type Op = (typeof OPS)[number];
+export interface StepSpec { op: Op; a: number; b: number; name: string }
+
+/** Common operations drawn more often, so that sequences build rooms and memberships. */
+const WEIGHT: Partial<Record<Op, number>> = { connect: 3, create_room: 4, choose_room: 5, send_room: 4, change_name: 2, auth: 2 };
+
+export const stepArb: fc.Arbitrary<StepSpec> = fc.record({
+  op: fc.oneof(...OPS.map((op) => ({ arbitrary: fc.constant(op), weight: WEIGHT[op] ?? 1 }))),
+  a: fc.nat(20),
+  b: fc.nat(20),
+  name: fc.constantFrom("Tea", "tea", "Coffee", "chess", "x"),
+});
+
+/** Deterministic stand-ins for the shell's random ids, shaped like UUIDs. */
+export function idMaker(series = 0): () => string {
+  let n = 0;
+  return () => `00000000-0000-7000-800${series}-${(++n).toString(16).padStart(12, "0")}`;
+}
+
+function pick<T>(items: T[], i: number): T | undefined {
+  return items.length === 0 ? undefined : items[i % items.length];
+}
+
+/** Turns random step specs into commands against the state as it stands, the way the shell would. */
+export function commandFor(state: ChatState, spec: StepSpec, nextId: () => string, seq: number): Command | undefined {
+  const ts = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
+  const conns = [...state.connections.keys()];
+  const users = [...state.users.keys()];
+  const rooms = [...state.rooms.keys()];
+  const conn = pick(conns, spec.a);
+  const ref = seq;
+  const account = () => {
+    const id = nextId();
+    return { id, tokenHash: `hash-of-${id}` };
+  };
+  if (spec.op === "connect") return { type: "connect", conn: `c${seq}`, ts, guest: account() };
+  if (conn === undefined) return undefined;
+  const base = { conn, ts, ref };
+  // b = 20 names an id that does not exist, to exercise not_found.
+  const room = (spec.b < 20 && pick(rooms, spec.b)) || nextId();
+  const user = (spec.b < 20 && pick(users, spec.b)) || nextId();
+  switch (spec.op) {
+    case "disconnect":
+      return { type: "disconnect", conn, ts };
+    case "auth":
+      return { type: "auth", ...base, user_id: user, tokenHash: state.users.get(user)?.tokenHash ?? "none", openAuth: false };
+    case "auth_wrong":
+      return { type: "auth", ...base, user_id: user, tokenHash: "wrong", openAuth: false };
+    case "change_name":
+      return { type: "change_name", ...base, username: spec.name };
+    case "del_user": {
+      const current = state.connections.get(conn)!.userId;
+      const guests = [...(state.sessions.get(current) ?? [])].map((c) => ({ conn: c, ...account() }));
+      return { type: "del_user", ...base, guests };
+    }
+    case "send_room":
+      return { type: "send_message", ...base, target: { room_id: room }, text: "hi", messageId: nextId() };
+    case "send_lobby":
+      return { type: "send_message", ...base, target: { room_id: LOBBY }, text: "hi", messageId: nextId() };
+    case "send_user":
+      return { type: "send_message", ...base, target: { user_id: user }, text: "hi", messageId: nextId() };
+    case "create_room":
+      return { type: "create_room", ...base, room_name: spec.name, roomId: nextId() };
+    case "rename_room":
+      return { type: "rename_room", ...base, room_id: room, room_name: spec.name };
+    case "choose_room":
+      return { type: "choose_room", ...base, room_id: room };
+    case "show_rooms":
+      return { type: "show_rooms", ...base };
+    case "del_room":
+      return { type: "del_room", ...base, room_id: room };
+    case "exit_room":
+      return { type: "exit_room", ...base, room_id: room };
+    case "history_room":
+      return { type: "history", ...base, target: { room_id: room }, limit: 1 + (spec.a % 5) };
+    case "history_user":
+      return { type: "history", ...base, target: { user_id: user }, limit: 50 };
+    case "ping":
+      return { type: "ping", ...base };
+  }
+}
+
+const CONNECT: StepSpec = { op: "connect", a: 0, b: 0, name: "x" };
+/** A few connections first, then a random mix. */
+export const stepsArb = fc
+  .tuple(fc.integer({ min: 1, max: 4 }), fc.array(stepArb, { minLength: 5, maxLength: 150, size: "max" }))
+  .map(([n, rest]) => [...Array.from({ length: n }, () => CONNECT), ...rest]);
+

@@ -1,0 +1,45 @@
+/** The real entry point as a child process: start-up line, health check, signals. */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { ChatClient } from "../src/client/index.js";
+import { killChildren, startChild } from "./helpers/process.js";
+
+afterEach(killChildren);
+
+describe("the server process", () => {
+  it("logs one line with its address, answers /healthz, and closes clients with 1001 and exits 0 on SIGTERM", async () => {
+    const { child, url, lines } = await startChild();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: `listening on ${url}` });
+    const health = await fetch(url.replace("ws:", "http:").replace("/ws", "/healthz"));
+    expect(health.status).toBe(200);
+
+    const clients = await Promise.all([1, 2, 3].map(() => ChatClient.connect(url, { WebSocket: WebSocket as never })));
+    const codes = clients.map((c) => new Promise<number>((resolve) => c.on("close", (ev) => resolve(ev.code))));
+    child.kill("SIGTERM");
+    const [exitCode] = await once(child, "exit");
+    expect(exitCode).toBe(0);
+    expect(await Promise.all(codes)).toEqual([1001, 1001, 1001]);
+  });
+
+  it("exits 0 on SIGINT too", async () => {
+    const { child } = await startChild();
+    child.kill("SIGINT");
+    const [exitCode] = await once(child, "exit");
+    expect(exitCode).toBe(0);
+  });
+
+  it("refuses a bad option with a one-line message and exit code 2", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--port", "x"], {
+      cwd: new URL("..", import.meta.url),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const [exitCode] = await once(child, "exit");
+    expect(exitCode).toBe(2);
+    expect(stderr.trim()).toBe('chat-server: --port must be an integer from 0 to 65535; received "x"');
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Properties of the pure core: random command sequences from several users keep
+ * the state's invariants, every request gets exactly one reply, and replaying the
+ * same commands gives the same state and the same outbound messages.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Command } from "../src/core/commands.js";
+import { createState, directKey, LOBBY, nameKey, type ChatState } from "../src/core/model.js";
+import type { Outbound } from "../src/core/outbound.js";
+import { reduce } from "../src/core/reduce.js";
+import { commandFor, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
+
+/** Runs specs from an empty state; returns the commands applied and everything they sent. */
+function run(specs: StepSpec[]): { state: ChatState; commands: Command[]; outs: Outbound[][] } {
+  const state = createState();
+  const nextId = idMaker();
+  const commands: Command[] = [];
+  const outs: Outbound[][] = [];
+  specs.forEach((spec, seq) => {
+    const cmd = commandFor(state, spec, nextId, seq);
+    if (!cmd) return;
+    commands.push(cmd);
+    outs.push(reduce(state, cmd).out);
+  });
+  return { state, commands, outs };
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`invariant broken: ${what}`);
+}
+
+/** Plain checks rather than expect(): this runs after every step of every sequence. */
+function checkInvariants(s: ChatState): void {
+  for (const [id, room] of s.rooms) {
+    check(s.users.has(room.ownerId), `owner of room ${id} exists`);
+    check(s.owned.get(room.ownerId)?.has(id) === true, `owned index has room ${id}`);
+    check(s.roomByName.get(nameKey(room.name)) === id, `name index has room ${id}`);
+    for (const m of room.members) {
+      check(s.users.has(m), `member ${m} of room ${id} exists`);
+      check(s.memberships.get(m)?.has(id) === true, `membership index has ${m} in ${id}`);
+    }
+  }
+  check(s.roomByName.size === s.rooms.size, "name index has no stale names");
+  for (const [user, rooms] of s.memberships) {
+    check(s.users.has(user), `member ${user} exists`);
+    for (const r of rooms) check(s.rooms.get(r)?.members.has(user) === true, `room ${r} lists member ${user}`);
+  }
+  for (const [user, rooms] of s.owned) {
+    for (const r of rooms) check(s.rooms.get(r)?.ownerId === user, `room ${r} is owned by ${user}`);
+  }
+  for (const [conn, c] of s.connections) {
+    check(s.users.has(c.userId), `account of ${conn} exists`);
+    check(s.sessions.get(c.userId)?.has(conn) === true, `session index has ${conn}`);
+  }
+  for (const [user, conns] of s.sessions) {
+    for (const conn of conns) check(s.connections.get(conn)?.userId === user, `${conn} is signed into ${user}`);
+  }
+  for (const [user, peers] of s.directPeers) {
+    check(s.users.has(user), `direct peer ${user} exists`);
+    for (const p of peers) {
+      check(s.users.has(p), `direct peer ${p} exists`);
+      check(s.conversations.has(directKey(user, p)), `conversation of ${user} and ${p} exists`);
+    }
+  }
+  for (const [key, conversation] of s.conversations) {
+    if (key !== LOBBY && !key.startsWith("dm:")) check(s.rooms.has(key), `history of deleted room ${key} is gone`);
+    for (let i = 1; i < conversation.length; i++) check(conversation[i - 1]!.id < conversation[i]!.id, `${key} is sorted by id`);
+  }
+}
+
+describe("reduce (property)", () => {
+  it("keeps every index consistent: no membership, ownership or session refers to a deleted user or room", () => {
+    fc.assert(
+      fc.property(stepsArb, (specs) => {
+        const state = createState();
+        const nextId = idMaker();
+        specs.forEach((spec, seq) => {
+          const cmd = commandFor(state, spec, nextId, seq);
+          if (!cmd) return;
+          reduce(state, cmd);
+          checkInvariants(state);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("answers every request with exactly one reply or error, first, to the requesting connection, echoing ref", () => {
+    fc.assert(
+      fc.property(stepsArb, (specs) => {
+        const { commands, outs } = run(specs);
+        commands.forEach((cmd, i) => {
+          const out = outs[i]!;
+          if (cmd.type === "connect") {
+            expect(out).toEqual([expect.objectContaining({ event: "welcome", to: { kind: "conn", conn: cmd.conn } })]);
+            return;
+          }
+          if (cmd.type === "disconnect") return expect(out).toEqual([]);
+          const replies = out.filter((o) => "ref" in o && o.ref === cmd.ref);
+          expect(replies).toHaveLength(1);
+          expect(out[0]).toBe(replies[0]);
+          expect(out[0]!.to).toEqual({ kind: "conn", conn: cmd.conn });
+          expect([cmd.type, "error"]).toContain(out[0]!.event);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("replays the same commands to the same state and the same outbound messages", () => {
+    fc.assert(
+      fc.property(stepsArb, (specs) => {
+        const first = run(specs);
+        const replayed = createState();
+        const outs = first.commands.map((cmd) => reduce(replayed, cmd).out);
+        expect(replayed).toEqual(first.state);
+        expect(outs).toEqual(first.outs);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("leaves the state untouched when a request fails", () => {
+    fc.assert(
+      fc.property(stepsArb, stepArb, (specs, last) => {
+        const { state } = run(specs);
+        const cmd = commandFor(state, last, idMaker(1), specs.length);
+        if (!cmd || cmd.type === "connect" || cmd.type === "disconnect") return;
+        const before = structuredClone(state);
+        const { out } = reduce(state, cmd);
+        if (out[0]?.event === "error") expect(state).toEqual(before);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

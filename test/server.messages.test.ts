@@ -1,0 +1,126 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ChatError } from "../src/client/index.js";
+import type { Message } from "../src/protocol/wire.generated.js";
+import { startHarness, take, type Harness } from "./helpers/server.js";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  expect(h.problems).toEqual([]);
+  await h.close();
+});
+
+async function code(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ChatError);
+  return (err as ChatError).code;
+}
+
+
+const MISSING = "00000000-0000-4000-8000-000000000000";
+
+describe("messages", () => {
+  it("sends to a room: every connection of every member gets it, the sender's included, and no one else", async () => {
+    const [a, a2, b, outsider] = await h.clients(4);
+    await a2.request("auth", { user_id: a.user.id, token: a.token! });
+    const { room } = await a.request("create_room", { room_name: "r" });
+    await b.request("choose_room", { room_id: room.id });
+    await h.settle(a, a2, b, outsider);
+    for (const c of [a, a2, b, outsider]) take(c);
+
+    const { message } = await a.request("send_message", { room_id: room.id, message: "hello" });
+    expect(message).toMatchObject({ from: a.user, text: "hello", room_id: room.id });
+    expect(message.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    await h.settle(a, a2, b, outsider);
+    for (const c of [a, a2, b]) expect(take(c)).toEqual([{ event: "message", data: message }]);
+    expect(take(outsider)).toEqual([]);
+    expect(await code(outsider.request("send_message", { room_id: room.id, message: "let me in" }))).toBe("not_member");
+    expect(await code(a.request("send_message", { room_id: MISSING, message: "x" }))).toBe("not_found");
+  });
+
+  it("sends to the lobby: every connection gets it", async () => {
+    const cs = await h.clients(3);
+    await h.settle(...cs);
+    cs.forEach((c) => take(c));
+    const { message } = await cs[1]!.request("send_message", { room_id: "all", message: "hi all" });
+    expect(message).toMatchObject({ room_id: "all" });
+    await h.settle(...cs);
+    for (const c of cs) expect(take(c)).toEqual([{ event: "message", data: message }]);
+    const { messages } = await cs[0]!.request("history", { room_id: "all" });
+    expect(messages).toEqual([message]);
+  });
+
+  it("sends to one user: all the recipient's connections and the sender's other connections, no one else", async () => {
+    const [a, a2, b, b2, outsider] = await h.clients(5);
+    await a2.request("auth", { user_id: a.user.id, token: a.token! });
+    await b2.request("auth", { user_id: b.user.id, token: b.token! });
+    await h.settle(a, a2, b, b2, outsider);
+    for (const c of [a, a2, b, b2, outsider]) take(c);
+
+    const { message } = await a.request("send_message", { user_id: b.user.id, message: "psst" });
+    expect(message).toMatchObject({ to_user_id: b.user.id, from: a.user, text: "psst" });
+    expect("room_id" in message).toBe(false);
+    await h.settle(a, a2, b, b2, outsider);
+    expect(take(a)).toEqual([]);
+    for (const c of [a2, b, b2]) expect(take(c)).toEqual([{ event: "message", data: message }]);
+    expect(take(outsider)).toEqual([]);
+    expect(await code(a.request("send_message", { user_id: MISSING, message: "x" }))).toBe("not_found");
+  });
+
+  it("keeps direct messages for a recipient who is offline, readable by the two parties only", async () => {
+    const [a, b, outsider] = await h.clients(3);
+    await b.request("change_name", { username: "bob" });
+    const bob = { id: b.user.id, token: b.token! };
+    b.close();
+    await h.settle(a);
+    const { message } = await a.request("send_message", { user_id: bob.id, message: "while you were out" });
+
+    const back = await h.client();
+    await back.request("auth", { user_id: bob.id, token: bob.token });
+    const { messages, has_more } = await back.request("history", { user_id: a.user.id });
+    expect(messages).toEqual([message]);
+    expect(has_more).toBe(false);
+    expect((await outsider.request("history", { user_id: a.user.id })).messages).toEqual([]);
+  });
+
+  it("pages through history with before and limit, oldest first, with has_more", async () => {
+    const [a, b] = await h.clients(2);
+    const { room } = await a.request("create_room", { room_name: "r" });
+    const sent: Message[] = [];
+    for (let i = 0; i < 7; i++) sent.push((await a.request("send_message", { room_id: room.id, message: `m${i}` })).message);
+
+    const newest = await a.request("history", { room_id: room.id, limit: 3 });
+    expect(newest.messages.map((m) => m.text)).toEqual(["m4", "m5", "m6"]);
+    expect(newest.has_more).toBe(true);
+    const older = await a.request("history", { room_id: room.id, limit: 3, before: newest.messages[0]!.id });
+    expect(older.messages.map((m) => m.text)).toEqual(["m1", "m2", "m3"]);
+    const oldest = await a.request("history", { room_id: room.id, limit: 3, before: older.messages[0]!.id });
+    expect(oldest).toEqual({ messages: [sent[0]], has_more: false });
+    expect((await a.request("history", { room_id: room.id })).messages).toEqual(sent);
+
+    expect(await code(b.request("history", { room_id: room.id }))).toBe("not_member");
+    expect(await code(b.request("history", { user_id: MISSING }))).toBe("not_found");
+    const joined = await b.request("choose_room", { room_id: room.id });
+    expect(joined.history).toEqual(sent);
+  });
+
+  it("returns the last 50 messages on join, and the rest through history", async () => {
+    const [a, b] = await h.clients(2);
+    const { room } = await a.request("create_room", { room_name: "busy" });
+    for (let i = 0; i < 60; i++) await a.request("send_message", { room_id: room.id, message: `m${i}` });
+    const { history } = await b.request("choose_room", { room_id: room.id });
+    expect(history).toHaveLength(50);
+    expect(history[0]!.text).toBe("m10");
+    const rest = await b.request("history", { room_id: room.id, before: history[0]!.id, limit: 100 });
+    expect(rest.messages.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(rest.has_more).toBe(false);
+  });
+
+  it("answers ping with the server's time", async () => {
+    const [a] = await h.clients(1);
+    const { ts } = await a.request("ping");
+    expect(Number.isNaN(Date.parse(ts))).toBe(false);
+  });
+});
