@@ -14,6 +14,8 @@ export interface Options {
   maxFrameBytes: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. @default "info" */
   logLevel: string;
+  /** SQLite file (its directory is created), or ":memory:" to keep nothing. @default "./data/chat.db" */
+  db: string;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -61,6 +63,7 @@ export const SETTINGS = [
   setting({ key: "host", env: "HOST", flag: "--host", default: "0.0.0.0", parse: text, doc: "address to listen on" }),
   setting({ key: "openAuth", env: "CHAT_OPEN_AUTH", flag: "--open-auth", default: false, parse: boolean, doc: "seed-compatible `auth` without a token (anyone may enter any account)" }),
   setting({ key: "maxFrameBytes", env: "CHAT_MAX_FRAME_BYTES", flag: "--max-frame-bytes", default: 65536, parse: integer(1024, 16 * 1024 * 1024), doc: "largest accepted frame; a larger one closes the connection with 1009" }),
+  setting({ key: "db", env: "CHAT_DB", flag: "--db", default: "./data/chat.db", parse: text, doc: "SQLite file; `:memory:` keeps nothing" }),
   setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout)" }),
 ] as const;
 

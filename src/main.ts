@@ -1,7 +1,8 @@
 /** Entry point: options from flags and environment, start, log the address, shut down on signals. */
 import { pino } from "pino";
 import { loadOptions } from "./config.js";
-import { startServer } from "./server/httpServer.js";
+import { startServer, type ChatServer } from "./server/httpServer.js";
+import { StoreError } from "./store/sqliteStore.js";
 
 let options;
 try {
@@ -11,7 +12,17 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: options.logLevel });
-const server = await startServer({ options, logger });
+let server: ChatServer;
+try {
+  server = await startServer({ options, logger, onFatal: () => process.exit(1) });
+} catch (err) {
+  // A bad database path or a port in use is the operator's to fix: say so in one line.
+  if (err instanceof StoreError || (err as NodeJS.ErrnoException).code === "EADDRINUSE" || (err as NodeJS.ErrnoException).code === "EACCES") {
+    console.error(`chat-server: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  throw err;
+}
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

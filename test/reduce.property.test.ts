@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Command } from "../src/core/commands.js";
-import { createState, directKey, LOBBY, nameKey, type ChatState } from "../src/core/model.js";
+import { createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../src/core/model.js";
 import type { Outbound } from "../src/core/outbound.js";
 import { reduce } from "../src/core/reduce.js";
 import { commandFor, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
@@ -60,11 +60,12 @@ function checkInvariants(s: ChatState): void {
     check(s.users.has(user), `direct peer ${user} exists`);
     for (const p of peers) {
       check(s.users.has(p), `direct peer ${p} exists`);
-      check(s.conversations.has(directKey(user, p)), `conversation of ${user} and ${p} exists`);
+      check(s.directPeers.get(p)?.has(user) === true, `${p} has ${user} as a direct peer too`);
     }
   }
-  for (const [key, conversation] of s.conversations) {
-    if (key !== LOBBY && !key.startsWith("dm:")) check(s.rooms.has(key), `history of deleted room ${key} is gone`);
+  for (const [key, conversation] of s.recent) {
+    if (key !== LOBBY) check(s.rooms.has(key), `recent messages of deleted room ${key} are gone`);
+    check(conversation.length <= RECENT_MESSAGES, `${key} keeps at most ${RECENT_MESSAGES} recent messages`);
     for (let i = 1; i < conversation.length; i++) check(conversation[i - 1]!.id < conversation[i]!.id, `${key} is sorted by id`);
   }
 }

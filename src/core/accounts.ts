@@ -1,6 +1,7 @@
 /** Accounts and sessions: connect, disconnect, auth, change_name, del_user. */
 import type { CommandOf, NewAccount } from "./commands.js";
-import { addTo, directKey, removeFrom, type ChatState, type ConnId, type UserId, type UserRecord } from "./model.js";
+import { putUser, record, touch } from "./changes.js";
+import { addTo, removeFrom, type ChatState, type ConnId, type UserId, type UserRecord } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { deleteRoom, leaveRoom } from "./rooms.js";
 import { accountOf, fail, reply } from "./step.js";
@@ -73,7 +74,8 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
 export function changeName(state: ChatState, cmd: CommandOf<"change_name">): Outbound[] {
   const user = accountOf(state, cmd.conn);
   user.username = cmd.username;
-  user.touched = true;
+  if (user.touched) putUser(state, user);
+  else touch(state, user);
   const audience = new Set<UserId>([user.id]);
   for (const roomId of state.memberships.get(user.id) ?? []) {
     for (const member of state.rooms.get(roomId)?.members ?? []) audience.add(member);
@@ -109,10 +111,11 @@ export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[
   for (const roomId of [...(state.owned.get(user.id) ?? [])]) out.push(...deleteRoom(state, roomId, by));
   for (const roomId of [...(state.memberships.get(user.id) ?? [])]) out.push(...leaveRoom(state, roomId, user));
   for (const peer of state.directPeers.get(user.id) ?? []) {
-    state.conversations.delete(directKey(user.id, peer));
     removeFrom(state.directPeers, peer, user.id);
+    record(state, { type: "direct_pair_deleted", a: user.id, b: peer });
   }
   state.directPeers.delete(user.id);
   state.users.delete(user.id);
+  if (user.touched) record(state, { type: "user_deleted", id: user.id });
   return out;
 }

@@ -37,7 +37,6 @@ export type Command =
   | (RequestBase & { type: "show_rooms" })
   | (RequestBase & { type: "del_room"; room_id: RoomId })
   | (RequestBase & { type: "exit_room"; room_id: RoomId })
-  | (RequestBase & { type: "history"; target: Target; before?: MessageId; limit: number })
   | (RequestBase & { type: "ping" });
 
 export type CommandType = Command["type"];

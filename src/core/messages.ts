@@ -1,58 +1,60 @@
-/** Messages: send_message (room, lobby, direct) and history. */
-import type { Message } from "../protocol/wire.generated.js";
-import type { CommandOf } from "./commands.js";
-import { page } from "./history.js";
-import { addTo, directKey, LOBBY, type ChatState, type Conversation } from "./model.js";
+/** Messages: send_message (room, lobby, direct), and who may read which conversation. */
+import { errorData } from "../protocol/errors.js";
+import type { ErrorPush, Message } from "../protocol/wire.generated.js";
+import { record, touch } from "./changes.js";
+import type { CommandOf, Target } from "./commands.js";
+import { addTo, directKey, LOBBY, RECENT_MESSAGES, type ChatState, type ConnId } from "./model.js";
 import type { Audience, Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
 import { userView } from "./views.js";
 
-function append(state: ChatState, key: string, message: Message): void {
-  const conversation: Conversation | undefined = state.conversations.get(key);
-  if (conversation) conversation.push(message);
-  else state.conversations.set(key, [message]);
+function remember(state: ChatState, key: string, message: Message): void {
+  const recent = state.recent.get(key);
+  if (!recent) return void state.recent.set(key, [message]);
+  recent.push(message);
+  if (recent.length > RECENT_MESSAGES) recent.shift();
 }
 
-type Resolved = { key: string; to: Audience } | { error: Outbound[] };
-
-/** Where a message goes, or why it may not: the checks shared by send_message and history. */
-function resolveTarget(state: ChatState, cmd: CommandOf<"send_message" | "history">): Resolved {
-  const user = accountOf(state, cmd.conn);
-  if ("user_id" in cmd.target) {
-    const peer = cmd.target.user_id;
-    if (!state.users.has(peer)) return { error: fail(cmd, "not_found", `No user has the id ${peer}.`) };
-    return { key: directKey(user.id, peer), to: { kind: "users", users: [peer, user.id], except: cmd.conn } };
+/** The conversation a target names, as seen by the connection's account, or why it may not use it. */
+export function conversationOf(
+  state: ChatState,
+  conn: ConnId,
+  target: Target,
+): { key: string; to: Audience } | { error: ErrorPush } {
+  const user = accountOf(state, conn);
+  if ("user_id" in target) {
+    const peer = target.user_id;
+    if (!state.users.has(peer)) return { error: errorData("not_found", undefined, `No user has the id ${peer}.`) };
+    return { key: directKey(user.id, peer), to: { kind: "users", users: [peer, user.id], except: conn } };
   }
-  const roomId = cmd.target.room_id;
+  const roomId = target.room_id;
   if (roomId === LOBBY) return { key: LOBBY, to: { kind: "everyone" } };
   const room = state.rooms.get(roomId);
-  if (!room) return { error: fail(cmd, "not_found", `No room has the id ${roomId}.`) };
-  if (!room.members.has(user.id)) return { error: fail(cmd, "not_member", "Join the room first (choose_room).") };
+  if (!room) return { error: errorData("not_found", undefined, `No room has the id ${roomId}.`) };
+  if (!room.members.has(user.id)) return { error: errorData("not_member", undefined, "Join the room first (choose_room).") };
   return { key: roomId, to: { kind: "room", room: roomId } };
 }
 
 export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">): Outbound[] {
-  const resolved = resolveTarget(state, cmd);
-  if ("error" in resolved) return resolved.error;
+  const conversation = conversationOf(state, cmd.conn, cmd.target);
+  if ("error" in conversation) return fail(cmd, conversation.error.code, conversation.error.message);
   const sender = accountOf(state, cmd.conn);
+  touch(state, sender);
   const base = { id: cmd.messageId, from: userView(sender), text: cmd.text, ts: cmd.ts };
   let message: Message;
   if ("user_id" in cmd.target) {
-    const peer = cmd.target.user_id;
-    message = { ...base, to_user_id: peer };
-    addTo(state.directPeers, sender.id, peer);
-    addTo(state.directPeers, peer, sender.id);
-    state.users.get(peer)!.touched = true;
+    const peer = state.users.get(cmd.target.user_id)!;
+    touch(state, peer);
+    message = { ...base, to_user_id: peer.id };
+    if (!state.directPeers.get(sender.id)?.has(peer.id)) {
+      addTo(state.directPeers, sender.id, peer.id);
+      addTo(state.directPeers, peer.id, sender.id);
+      record(state, { type: "direct_pair_added", a: sender.id, b: peer.id });
+    }
   } else {
     message = { ...base, room_id: cmd.target.room_id };
+    remember(state, conversation.key, message);
   }
-  sender.touched = true;
-  append(state, resolved.key, message);
-  return [reply(cmd, "send_message", { message }), { to: resolved.to, event: "message", data: message }];
-}
-
-export function history(state: ChatState, cmd: CommandOf<"history">): Outbound[] {
-  const resolved = resolveTarget(state, cmd);
-  if ("error" in resolved) return resolved.error;
-  return [reply(cmd, "history", page(state.conversations.get(resolved.key), cmd.limit, cmd.before))];
+  record(state, { type: "message_added", key: conversation.key, message });
+  return [reply(cmd, "send_message", { message }), { to: conversation.to, event: "message", data: message }];
 }

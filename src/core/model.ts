@@ -3,6 +3,7 @@
  * cost proportional to its audience (room → members, account → connections, ...).
  */
 import type { Message } from "../protocol/wire.generated.js";
+import type { Change } from "./changes.js";
 
 export type UserId = string;
 export type RoomId = string;
@@ -33,8 +34,11 @@ export interface ConnectionRecord {
   guestId: UserId;
 }
 
-/** A conversation's messages, sorted by id (UUIDv7, so also by time). */
+/** The newest messages of a room or the lobby (at most RECENT_MESSAGES), sorted by id (UUIDv7, so by time). */
 export type Conversation = Message[];
+
+/** How many of a conversation's newest messages the state keeps: what `choose_room` returns. */
+export const RECENT_MESSAGES = 50;
 
 export interface ChatState {
   users: Map<UserId, UserRecord>;
@@ -48,10 +52,12 @@ export interface ChatState {
   connections: Map<ConnId, ConnectionRecord>;
   /** Connections signed into each account. */
   sessions: Map<UserId, Set<ConnId>>;
-  /** Keyed by room id, LOBBY, or directKey(a, b). */
-  conversations: Map<string, Conversation>;
+  /** Recent messages of each room and of the lobby, keyed by room id or LOBBY; older ones live in the store. */
+  recent: Map<string, Conversation>;
   /** The accounts each account has a direct conversation with. */
   directPeers: Map<UserId, Set<UserId>>;
+  /** Changes recorded by the command being applied; `reduce` hands them out and empties this. */
+  journal: Change[];
 }
 
 export function createState(): ChatState {
@@ -63,8 +69,9 @@ export function createState(): ChatState {
     owned: new Map(),
     connections: new Map(),
     sessions: new Map(),
-    conversations: new Map(),
+    recent: new Map(),
     directPeers: new Map(),
+    journal: [],
   };
 }
 

@@ -8,8 +8,9 @@
  * every send cost O(users), and the caller owns the only reference anyway.
  */
 import { auth, changeName, connect, delUser, disconnect } from "./accounts.js";
+import type { Change } from "./changes.js";
 import type { Command } from "./commands.js";
-import { history, sendMessage } from "./messages.js";
+import { sendMessage } from "./messages.js";
 import type { ChatState } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { reply } from "./step.js";
@@ -18,6 +19,8 @@ import { chooseRoom, createRoom, delRoom, exitRoom, renameRoom, showRooms } from
 export interface Step {
   state: ChatState;
   out: Outbound[];
+  /** The durable changes the command made, in order; empty when it failed or changed nothing durable. */
+  changes: Change[];
 }
 
 function apply(state: ChatState, cmd: Command): Outbound[] {
@@ -48,8 +51,6 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
       return delRoom(state, cmd);
     case "exit_room":
       return exitRoom(state, cmd);
-    case "history":
-      return history(state, cmd);
     case "ping":
       return [reply(cmd, "ping", { ts: cmd.ts })];
     default: {
@@ -60,5 +61,8 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
 }
 
 export function reduce(state: ChatState, cmd: Command): Step {
-  return { state, out: apply(state, cmd) };
+  const out = apply(state, cmd);
+  const changes = state.journal;
+  state.journal = [];
+  return { state, out, changes };
 }

@@ -1,14 +1,11 @@
 /** Rooms: create_room, rename_room, choose_room, show_rooms, del_room, exit_room. */
 import type { User } from "../protocol/wire.generated.js";
+import { putRoom, record, touch } from "./changes.js";
 import type { CommandOf } from "./commands.js";
 import { addTo, nameKey, removeFrom, type ChatState, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
 import type { Outbound } from "./outbound.js";
-import { lastPage } from "./history.js";
 import { accountOf, fail, reply } from "./step.js";
 import { byName, roomListing, roomView, userView } from "./views.js";
-
-/** How many messages `choose_room` returns with the room. */
-export const JOIN_HISTORY = 50;
 
 /** Removes a room with its memberships and history; everyone is told. */
 export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound[] {
@@ -17,8 +14,9 @@ export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound
   for (const member of room.members) removeFrom(state.memberships, member, roomId);
   removeFrom(state.owned, room.ownerId, roomId);
   state.roomByName.delete(nameKey(room.name));
-  state.conversations.delete(roomId);
+  state.recent.delete(roomId);
   state.rooms.delete(roomId);
+  record(state, { type: "room_deleted", id: roomId });
   return [{ to: { kind: "everyone" }, event: "room_deleted", data: { room_id: roomId, room_name: room.name, by } }];
 }
 
@@ -27,6 +25,7 @@ export function leaveRoom(state: ChatState, roomId: RoomId, user: UserRecord): O
   const room = state.rooms.get(roomId);
   if (!room || !room.members.delete(user.id)) return [];
   removeFrom(state.memberships, user.id, roomId);
+  record(state, { type: "member_removed", roomId, userId: user.id });
   return [{ to: { kind: "room", room: roomId }, event: "member_left", data: { room_id: roomId, user: userView(user) } }];
 }
 
@@ -52,7 +51,9 @@ export function createRoom(state: ChatState, cmd: CommandOf<"create_room">): Out
   state.roomByName.set(nameKey(room.name), room.id);
   addTo(state.memberships, owner.id, room.id);
   addTo(state.owned, owner.id, room.id);
-  owner.touched = true;
+  touch(state, owner);
+  putRoom(state, room);
+  record(state, { type: "member_added", roomId: room.id, userId: owner.id });
   return [
     reply(cmd, "create_room", { room: roomView(room) }),
     { to: { kind: "everyone" }, event: "room_created", data: { room: roomView(room), by: userView(owner) } },
@@ -69,6 +70,7 @@ export function renameRoom(state: ChatState, cmd: CommandOf<"rename_room">): Out
   state.roomByName.delete(nameKey(room.name));
   room.name = cmd.room_name;
   state.roomByName.set(nameKey(room.name), room.id);
+  putRoom(state, room);
   return [
     reply(cmd, "rename_room", { room: roomView(room) }),
     { to: { kind: "everyone" }, event: "room_renamed", data: { room: roomView(room), by: userView(user) } },
@@ -79,11 +81,12 @@ export function chooseRoom(state: ChatState, cmd: CommandOf<"choose_room">): Out
   const room = findRoom(state, cmd);
   if (Array.isArray(room)) return room;
   const user = accountOf(state, cmd.conn);
-  const history = lastPage(state.conversations.get(room.id), JOIN_HISTORY);
+  const history = [...(state.recent.get(room.id) ?? [])];
   if (room.members.has(user.id)) return [reply(cmd, "choose_room", { room: roomView(room), history })];
   room.members.add(user.id);
   addTo(state.memberships, user.id, room.id);
-  user.touched = true;
+  touch(state, user);
+  record(state, { type: "member_added", roomId: room.id, userId: user.id });
   return [
     reply(cmd, "choose_room", { room: roomView(room), history }),
     { to: { kind: "room", room: room.id }, event: "member_joined", data: { room_id: room.id, user: userView(user) } },

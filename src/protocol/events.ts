@@ -48,6 +48,3 @@ const requestSet: ReadonlySet<string> = new Set(REQUEST_EVENTS);
 export function isRequestEvent(name: string): name is RequestEvent {
   return requestSet.has(name);
 }
-
-/** Requests that only read state: they are answered but never written to the command log. */
-export const QUERY_EVENTS = new Set<RequestEvent>(["show_rooms", "history", "ping"]);

@@ -20,7 +20,13 @@ export interface HandlerContext {
   newAccount(): NewAccount;
 }
 
-type Handler<E extends RequestEvent> = (data: RequestDataMap[E], ctx: HandlerContext) => Command;
+/** A request that reads the store rather than changing state; the hub answers it directly. */
+export type Query = { type: "history"; conn: ConnId; ref?: Ref; target: Target; limit: number; before?: string };
+
+/** What a request becomes: a command for `reduce`, or a query. */
+export type Action = Command | Query;
+
+type Handler<E extends RequestEvent> = (data: RequestDataMap[E], ctx: HandlerContext) => Action;
 
 function base(ctx: HandlerContext) {
   return ctx.ref === undefined ? { conn: ctx.conn, ts: ctx.ts } : { conn: ctx.conn, ts: ctx.ts, ref: ctx.ref };
@@ -58,14 +64,14 @@ export const handlers = {
   del_room: (d, ctx) => ({ type: "del_room", ...base(ctx), room_id: d.room_id }),
   exit_room: (d, ctx) => ({ type: "exit_room", ...base(ctx), room_id: d.room_id }),
   history: (d, ctx) => {
-    const cmd: Command = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };
-    if (d.before !== undefined) cmd.before = d.before;
-    return cmd;
+    const query: Query = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };
+    if (d.before !== undefined) query.before = d.before;
+    return query;
   },
   ping: (_d, ctx) => ({ type: "ping", ...base(ctx) }),
 } satisfies { [E in RequestEvent]: Handler<E> };
 
-/** Builds the command for a validated request. */
-export function toCommand<E extends RequestEvent>(event: E, data: RequestDataMap[E], ctx: HandlerContext): Command {
+/** Builds the command or query for a validated request. */
+export function toAction<E extends RequestEvent>(event: E, data: RequestDataMap[E], ctx: HandlerContext): Action {
   return (handlers[event] as Handler<E>)(data, ctx);
 }

@@ -8,8 +8,8 @@ import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
 import { compileValidators } from "../protocol/schemas.js";
-import type { CommandLog } from "../store/commandLog.js";
-import { MemoryLog } from "../store/commandLog.js";
+import { SqliteStore } from "../store/sqliteStore.js";
+import type { Store } from "../store/store.js";
 import { Hub } from "./hub.js";
 
 export interface ChatServer {
@@ -24,7 +24,10 @@ export interface ChatServer {
 export interface StartOptions {
   options: Readonly<Options>;
   logger: Logger;
-  log?: CommandLog;
+  /** Defaults to a SqliteStore on `options.db`. */
+  store?: Store;
+  /** Called after a failed commit has closed every connection with 1011; the process should exit. */
+  onFatal?: (err: unknown) => void;
 }
 
 function answer(res: ServerResponse, status: number, body: string): void {
@@ -32,10 +35,22 @@ function answer(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-export async function startServer({ options, logger, log = new MemoryLog() }: StartOptions): Promise<ChatServer> {
-  const hub = new Hub({ validators: compileValidators(), log, logger, openAuth: options.openAuth });
+export async function startServer({ options, logger, store, onFatal }: StartOptions): Promise<ChatServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, clientTracking: true });
   let closing = false;
+  const db = store ?? new SqliteStore(options.db);
+  const hub = new Hub({
+    validators: compileValidators(),
+    store: db,
+    logger,
+    openAuth: options.openAuth,
+    onFatal(err) {
+      logger.fatal({ err }, "could not write to the database; stopping");
+      closing = true;
+      for (const ws of wss.clients) ws.close(1011, "server failure");
+      onFatal?.(err);
+    },
+  });
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -92,8 +107,8 @@ export async function startServer({ options, logger, log = new MemoryLog() }: St
       );
       await Promise.all(closed);
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await log.flush();
-      await log.close();
+      hub.flush();
+      db.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import { LOBBY, type ChatState } from "../../src/core/model.js";
 const OPS = [
   "connect", "disconnect", "auth", "auth_wrong", "change_name", "del_user", "send_room", "send_lobby",
   "send_user", "create_room", "rename_room", "choose_room", "show_rooms", "del_room", "exit_room",
-  "history_room", "history_user", "ping",
+  "ping",
 ] as const;
 type Op = (typeof OPS)[number];
 export interface StepSpec { op: Op; a: number; b: number; name: string }
@@ -81,10 +81,6 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
       return { type: "del_room", ...base, room_id: room };
     case "exit_room":
       return { type: "exit_room", ...base, room_id: room };
-    case "history_room":
-      return { type: "history", ...base, target: { room_id: room }, limit: 1 + (spec.a % 5) };
-    case "history_user":
-      return { type: "history", ...base, target: { user_id: user }, limit: 50 };
     case "ping":
       return { type: "ping", ...base };
   }

@@ -41,7 +41,7 @@ export interface Harness {
 }
 
 export async function startHarness(overrides: Partial<Options> = {}): Promise<Harness> {
-  const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", ...overrides };
+  const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", ...overrides };
   const server = await startServer({ options, logger: pino({ level: "silent" }) });
   const clients: ChatClient[] = [];
   const problems: string[] = [];

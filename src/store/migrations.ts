@@ -1,0 +1,62 @@
+/**
+ * The SQLite schema as an ordered list of migrations. A file records the version
+ * it is at in `PRAGMA user_version`, and ours in `PRAGMA application_id`, so that a
+ * foreign or newer file is refused rather than changed.
+ */
+import type { Database } from "better-sqlite3";
+
+/** "CHAT" in ASCII: marks a file as this server's. */
+export const APPLICATION_ID = 0x43484154;
+
+export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => void }> = [
+  {
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT, token_hash TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE rooms (id TEXT PRIMARY KEY, name TEXT NOT NULL, owner_id TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE members (room_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (room_id, user_id)) WITHOUT ROWID;
+        -- conv is a room id, 'all', or 'dm:<a>:<b>'; message ids are UUIDv7, so (conv, id) pages by time.
+        CREATE TABLE messages (conv TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (conv, id)) WITHOUT ROWID;
+      `),
+  },
+  {
+    // Who has a direct conversation with whom, so start-up need not scan every message to learn it.
+    version: 2,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE direct_pairs (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+        INSERT OR IGNORE INTO direct_pairs (a, b)
+          SELECT DISTINCT substr(conv, 4, 36), substr(conv, 41, 36) FROM messages WHERE conv LIKE 'dm:%';
+      `),
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Why a file cannot be used, as a sentence for the operator. */
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+/** Brings a file to SCHEMA_VERSION, or refuses it. `target` is for tests that need an older file. */
+export function migrate(db: Database, target = SCHEMA_VERSION): void {
+  const appId = db.pragma("application_id", { simple: true }) as number;
+  const version = db.pragma("user_version", { simple: true }) as number;
+  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n;
+  if (appId !== APPLICATION_ID && !(appId === 0 && version === 0 && tables === 0)) {
+    throw new StoreError("it is not a chat-server database (another program's file?); refusing to change it");
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      `it was written by a newer chat-server (schema version ${version}; this one knows up to ${SCHEMA_VERSION}); refusing to change it`,
+    );
+  }
+  const pending = MIGRATIONS.filter((m) => m.version > version && m.version <= target);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) m.up(db);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${pending[pending.length - 1]!.version}`);
+  })();
+}

@@ -1,0 +1,133 @@
+/**
+ * The embedded default store: one SQLite file through better-sqlite3, in WAL mode
+ * with synchronous=FULL, so that a committed batch survives a crash of the process
+ * or of the machine. Changes are buffered and written in one transaction per
+ * commit, which the hub calls once per event-loop turn (group commit).
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
+import type { Change } from "../core/changes.js";
+import { addTo, createState, directKey, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../core/model.js";
+import type { HistoryReply, Message } from "../protocol/wire.generated.js";
+import { migrate, StoreError } from "./migrations.js";
+import type { Store } from "./store.js";
+
+export { StoreError } from "./migrations.js";
+
+/** A page of a conversation, newest first, served by the (conv, id) primary key. */
+export const PAGE_SQL = "SELECT body FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?";
+
+function open(path: string): Database {
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const db = new BetterSqlite3(path);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = OFF");
+    migrate(db);
+    return db;
+  } catch (err) {
+    if (err instanceof StoreError) throw new StoreError(`cannot use the database ${path}: ${err.message}`);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new StoreError(`cannot open the database ${path}: ${reason}`);
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database;
+  #pending: Change[] = [];
+  readonly #apply: { [T in Change["type"]]: (c: Extract<Change, { type: T }>) => void };
+  readonly #page: Statement<[string, string, number]>;
+  readonly #commitAll: (changes: Change[]) => void;
+
+  /** Opens (creating if needed) and migrates the file at `path`; `:memory:` keeps nothing. Throws StoreError. */
+  constructor(path: string) {
+    const db = (this.#db = open(path));
+    const s = (sql: string) => db.prepare(sql);
+    const upsertUser = s("INSERT INTO users (id, username, token_hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, token_hash = excluded.token_hash");
+    const deleteUser = s("DELETE FROM users WHERE id = ?");
+    const upsertRoom = s("INSERT INTO rooms (id, name, owner_id) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner_id = excluded.owner_id");
+    const deleteRoom = s("DELETE FROM rooms WHERE id = ?");
+    const deleteRoomMembers = s("DELETE FROM members WHERE room_id = ?");
+    const deleteConversation = s("DELETE FROM messages WHERE conv = ?");
+    const addMember = s("INSERT OR IGNORE INTO members (room_id, user_id) VALUES (?, ?)");
+    const removeMember = s("DELETE FROM members WHERE room_id = ? AND user_id = ?");
+    const addPair = s("INSERT OR IGNORE INTO direct_pairs (a, b) VALUES (?, ?)");
+    const deletePair = s("DELETE FROM direct_pairs WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)");
+    const addMessage = s("INSERT INTO messages (conv, id, body) VALUES (?, ?, ?)");
+    this.#page = s(PAGE_SQL) as Statement<[string, string, number]>;
+
+    this.#apply = {
+      user_put: (c) => upsertUser.run(c.id, c.username, c.tokenHash),
+      user_deleted: (c) => deleteUser.run(c.id),
+      room_put: (c) => upsertRoom.run(c.id, c.name, c.ownerId),
+      room_deleted: (c) => {
+        deleteRoom.run(c.id);
+        deleteRoomMembers.run(c.id);
+        deleteConversation.run(c.id);
+      },
+      member_added: (c) => addMember.run(c.roomId, c.userId),
+      member_removed: (c) => removeMember.run(c.roomId, c.userId),
+      direct_pair_added: (c) => addPair.run(c.a, c.b),
+      direct_pair_deleted: (c) => {
+        deletePair.run(c.a, c.b, c.b, c.a);
+        deleteConversation.run(directKey(c.a, c.b));
+      },
+      message_added: (c) => addMessage.run(c.key, c.message.id, JSON.stringify(c.message)),
+    };
+    this.#commitAll = db.transaction((changes: Change[]) => {
+      for (const c of changes) (this.#apply[c.type] as (c: Change) => void)(c);
+    });
+  }
+
+  write(changes: readonly Change[]): void {
+    for (const c of changes) this.#pending.push(c);
+  }
+
+  commit(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#commitAll(batch);
+  }
+
+  page(key: string, limit: number, before?: string): HistoryReply {
+    // One row more than asked tells whether older messages exist.
+    const rows = this.#page.all(key, before ?? "\uffff", limit + 1) as { body: string }[];
+    const has_more = rows.length > limit;
+    const messages = rows.slice(0, limit).reverse().map((r) => JSON.parse(r.body) as Message);
+    return { messages, has_more };
+  }
+
+  load(): ChatState {
+    const db = this.#db;
+    const state = createState();
+    for (const u of db.prepare("SELECT id, username, token_hash FROM users").iterate() as Iterable<{ id: string; username: string | null; token_hash: string }>) {
+      state.users.set(u.id, { id: u.id, username: u.username, tokenHash: u.token_hash, touched: true });
+    }
+    for (const r of db.prepare("SELECT id, name, owner_id FROM rooms").iterate() as Iterable<{ id: string; name: string; owner_id: string }>) {
+      state.rooms.set(r.id, { id: r.id, name: r.name, ownerId: r.owner_id, members: new Set() });
+      state.roomByName.set(nameKey(r.name), r.id);
+      addTo(state.owned, r.owner_id, r.id);
+    }
+    for (const m of db.prepare("SELECT room_id, user_id FROM members").iterate() as Iterable<{ room_id: string; user_id: string }>) {
+      state.rooms.get(m.room_id)?.members.add(m.user_id);
+      addTo(state.memberships, m.user_id, m.room_id);
+    }
+    for (const p of db.prepare("SELECT a, b FROM direct_pairs").iterate() as Iterable<{ a: string; b: string }>) {
+      addTo(state.directPeers, p.a, p.b);
+      addTo(state.directPeers, p.b, p.a);
+    }
+    for (const key of [LOBBY, ...state.rooms.keys()]) {
+      const { messages } = this.page(key, RECENT_MESSAGES);
+      if (messages.length > 0) state.recent.set(key, messages);
+    }
+    return state;
+  }
+
+  close(): void {
+    this.commit();
+    this.#db.close();
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The storage seam: what the shell needs from persistence. SQLite (a file, or
+ * `:memory:`) implements it today; a shared store for cluster mode would too.
+ */
+import type { Change } from "../core/changes.js";
+import type { ChatState } from "../core/model.js";
+import type { HistoryReply } from "../protocol/wire.generated.js";
+
+export interface Store {
+  /** The durable part of the state, as the changes written so far left it. */
+  load(): ChatState;
+  /** Queues changes, in order; they become durable together at the next `commit`. */
+  write(changes: readonly Change[]): void;
+  /** Makes everything written so far durable, atomically. Throws when it cannot. */
+  commit(): void;
+  /** A page of a conversation's committed messages, oldest first. */
+  page(key: string, limit: number, before?: string): HistoryReply;
+  close(): void;
+}

@@ -1,0 +1,51 @@
+/** Property: the state a store rebuilds equals the durable part of the live state, after any command sequence. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createState, type ChatState } from "../src/core/model.js";
+import { reduce } from "../src/core/reduce.js";
+import { SqliteStore } from "../src/store/sqliteStore.js";
+import { commandFor, idMaker, stepsArb } from "./helpers/commands.js";
+
+/** What should survive a restart: everything but connections and the accounts nothing refers to. */
+function durable(s: ChatState): ChatState {
+  const users = new Map([...s.users].filter(([, u]) => u.touched));
+  return { ...createState(), users, rooms: s.rooms, roomByName: s.roomByName, memberships: s.memberships, owned: s.owned, recent: s.recent, directPeers: s.directPeers };
+}
+
+describe("SqliteStore (property)", () => {
+  it("rebuilds the live state's durable part from what it wrote, whatever the commands and commit points", () => {
+    fc.assert(
+      fc.property(stepsArb, fc.array(fc.boolean(), { minLength: 200, maxLength: 200 }), (specs, commitAfter) => {
+        const store = new SqliteStore(":memory:");
+        const state = createState();
+        const nextId = idMaker();
+        specs.forEach((spec, seq) => {
+          const cmd = commandFor(state, spec, nextId, seq);
+          if (!cmd) return;
+          store.write(reduce(state, cmd).changes);
+          if (commitAfter[seq % commitAfter.length]) store.commit();
+        });
+        store.commit();
+        expect(store.load()).toEqual(durable(state));
+        store.close();
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("emits no changes for a failed request", () => {
+    fc.assert(
+      fc.property(stepsArb, (specs) => {
+        const state = createState();
+        const nextId = idMaker();
+        specs.forEach((spec, seq) => {
+          const cmd = commandFor(state, spec, nextId, seq);
+          if (!cmd) return;
+          const { out, changes } = reduce(state, cmd);
+          if (out[0]?.event === "error") expect(changes).toEqual([]);
+        });
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
