@@ -16,6 +16,28 @@ export interface Options {
   logLevel: string;
   /** SQLite file (its directory is created), or ":memory:" to keep nothing. @default "./data/chat.db" */
   db: string;
+  /** Requests a connection may make per second, sustained. @default 20 */
+  ratePerSecond: number;
+  /** Requests a connection may make at once before the rate applies. @default 60 */
+  rateBurst: number;
+  /** Refused requests in a row after which a flooding connection is closed with 1008. @default 50 */
+  floodCloseAfter: number;
+  /** Unsent bytes a connection may have queued before it is closed with 1008. @default 4194304 */
+  maxBufferedBytes: number;
+  /** Interval of WebSocket pings; a peer that misses one is dropped. 0 turns them off. @default 30000 */
+  heartbeatMs: number;
+  /** Open connections in all. @default 10000 */
+  maxConnections: number;
+  /** Open connections from one IP address. @default 256 */
+  maxConnectionsPerIp: number;
+  /** Rooms one account may own. @default 100 */
+  maxRoomsPerAccount: number;
+  /** Members one room may have. @default 10000 */
+  maxRoomMembers: number;
+  /** Longest message text, in characters (the protocol's ceiling is 4000). @default 4000 */
+  maxMessageChars: number;
+  /** Origins browsers may connect from, comma-separated; empty allows any. @default "" */
+  allowedOrigins: readonly string[];
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -45,6 +67,9 @@ const oneOf =
 
 const text: Parser<string> = (raw) => raw;
 
+const list: Parser<readonly string[]> = (raw) =>
+  Object.freeze(raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+
 interface Setting<K extends keyof Options> {
   key: K;
   env: string;
@@ -59,11 +84,22 @@ function setting<K extends keyof Options>(s: Setting<K>): Setting<K> {
 }
 
 export const SETTINGS = [
-  setting({ key: "port", env: "PORT", flag: "--port", default: 8080, parse: integer(0, 65535), doc: "TCP port; 0 picks a free one" }),
+  setting({ key: "port", env: "PORT", flag: "--port", default: 8080, parse: integer(0, 65535), doc: "TCP port; `0` picks a free one (the start-up line shows which)" }),
   setting({ key: "host", env: "HOST", flag: "--host", default: "0.0.0.0", parse: text, doc: "address to listen on" }),
   setting({ key: "openAuth", env: "CHAT_OPEN_AUTH", flag: "--open-auth", default: false, parse: boolean, doc: "seed-compatible `auth` without a token (anyone may enter any account)" }),
   setting({ key: "maxFrameBytes", env: "CHAT_MAX_FRAME_BYTES", flag: "--max-frame-bytes", default: 65536, parse: integer(1024, 16 * 1024 * 1024), doc: "largest accepted frame; a larger one closes the connection with 1009" }),
-  setting({ key: "db", env: "CHAT_DB", flag: "--db", default: "./data/chat.db", parse: text, doc: "SQLite file; `:memory:` keeps nothing" }),
+  setting({ key: "db", env: "CHAT_DB", flag: "--db", default: "./data/chat.db", parse: text, doc: "SQLite file holding accounts, rooms and history (its folder is created); `:memory:` keeps nothing" }),
+  setting({ key: "ratePerSecond", env: "CHAT_RATE_PER_SECOND", flag: "--rate-per-second", default: 20, parse: integer(1, 1_000_000), doc: "requests per second a connection may make, sustained" }),
+  setting({ key: "rateBurst", env: "CHAT_RATE_BURST", flag: "--rate-burst", default: 60, parse: integer(1, 1_000_000), doc: "requests a connection may make at once" }),
+  setting({ key: "floodCloseAfter", env: "CHAT_FLOOD_CLOSE_AFTER", flag: "--flood-close-after", default: 50, parse: integer(1, 1_000_000), doc: "refused requests in a row before a flooding connection is closed with 1008" }),
+  setting({ key: "maxBufferedBytes", env: "CHAT_MAX_BUFFERED_BYTES", flag: "--max-buffered-bytes", default: 4 * 1024 * 1024, parse: integer(1024, 1024 ** 3), doc: "unsent bytes queued for one connection before it is closed with 1008 (a slow consumer)" }),
+  setting({ key: "heartbeatMs", env: "CHAT_HEARTBEAT_MS", flag: "--heartbeat-ms", default: 30_000, parse: integer(0, 3_600_000), doc: "ping interval; a connection that misses a pong is dropped; 0 turns pings off" }),
+  setting({ key: "maxConnections", env: "CHAT_MAX_CONNECTIONS", flag: "--max-connections", default: 10_000, parse: integer(1, 10_000_000), doc: "open connections in all; more are refused with HTTP 503" }),
+  setting({ key: "maxConnectionsPerIp", env: "CHAT_MAX_CONNECTIONS_PER_IP", flag: "--max-connections-per-ip", default: 256, parse: integer(1, 10_000_000), doc: "open connections from one IP address; more are refused with HTTP 429" }),
+  setting({ key: "maxRoomsPerAccount", env: "CHAT_MAX_ROOMS_PER_ACCOUNT", flag: "--max-rooms-per-account", default: 100, parse: integer(1, 10_000_000), doc: "rooms one account may own (`limit_reached`)" }),
+  setting({ key: "maxRoomMembers", env: "CHAT_MAX_ROOM_MEMBERS", flag: "--max-room-members", default: 10_000, parse: integer(1, 10_000_000), doc: "members one room may have (`limit_reached`)" }),
+  setting({ key: "maxMessageChars", env: "CHAT_MAX_MESSAGE_CHARS", flag: "--max-message-chars", default: 4000, parse: integer(1, 4000), doc: "longest message text (`bad_request`)" }),
+  setting({ key: "allowedOrigins", env: "CHAT_ALLOWED_ORIGINS", flag: "--allowed-origins", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated origins browsers may connect from (others get HTTP 403); empty allows any" }),
   setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout)" }),
 ] as const;
 

@@ -40,7 +40,18 @@ export type Conversation = Message[];
 /** How many of a conversation's newest messages the state keeps: what `choose_room` returns. */
 export const RECENT_MESSAGES = 50;
 
+/** Per-account and per-room caps; the shell sets them from its options. */
+export interface Limits {
+  /** Rooms one account may own at once. */
+  maxRoomsPerAccount: number;
+  /** Members one room may have. */
+  maxRoomMembers: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ maxRoomsPerAccount: 100, maxRoomMembers: 10_000 });
+
 export interface ChatState {
+  limits: Limits;
   users: Map<UserId, UserRecord>;
   rooms: Map<RoomId, RoomRecord>;
   /** Lower-cased room name → room, for the uniqueness rule. */
@@ -60,8 +71,9 @@ export interface ChatState {
   journal: Change[];
 }
 
-export function createState(): ChatState {
+export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
   return {
+    limits: { ...limits },
     users: new Map(),
     rooms: new Map(),
     roomByName: new Map(),

@@ -46,6 +46,10 @@ export function createRoom(state: ChatState, cmd: CommandOf<"create_room">): Out
   const taken = nameTaken(state, cmd);
   if (taken) return taken;
   const owner = accountOf(state, cmd.conn);
+  const max = state.limits.maxRoomsPerAccount;
+  if ((state.owned.get(owner.id)?.size ?? 0) >= max) {
+    return fail(cmd, "limit_reached", `An account may own at most ${max} rooms; delete one first.`);
+  }
   const room: RoomRecord = { id: cmd.roomId, name: cmd.room_name, ownerId: owner.id, members: new Set([owner.id]) };
   state.rooms.set(room.id, room);
   state.roomByName.set(nameKey(room.name), room.id);
@@ -83,6 +87,8 @@ export function chooseRoom(state: ChatState, cmd: CommandOf<"choose_room">): Out
   const user = accountOf(state, cmd.conn);
   const history = [...(state.recent.get(room.id) ?? [])];
   if (room.members.has(user.id)) return [reply(cmd, "choose_room", { room: roomView(room), history })];
+  const max = state.limits.maxRoomMembers;
+  if (room.members.size >= max) return fail(cmd, "limit_reached", `The room is full (${max} members).`);
   room.members.add(user.id);
   addTo(state.memberships, user.id, room.id);
   touch(state, user);

@@ -19,6 +19,7 @@ export const ERROR_MESSAGES = {
   not_member: "You are not a member of that room.",
   name_taken: "Another room already has that name.",
   rate_limited: "Too many requests; slow down.",
+  limit_reached: "A configured limit of the server was reached.",
   internal: "The server failed to handle this request; it has been logged.",
 } as const satisfies Record<ErrorCode, string>;
 

@@ -50,7 +50,14 @@ function isValidRef(ref: unknown): ref is Ref {
   );
 }
 
-export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators): FrameResult {
+/** Limits below the schema's own ceilings, set by the server's options. */
+export interface FrameLimits {
+  maxMessageChars: number;
+}
+
+const NO_LIMITS: FrameLimits = { maxMessageChars: 4000 };
+
+export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators, limits: FrameLimits = NO_LIMITS): FrameResult {
   if (isBinary) {
     return { ok: false, error: errorData("bad_json", undefined, "Binary frames are not accepted: send UTF-8 JSON text.") };
   }
@@ -83,6 +90,12 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
   if (!ANY_DATA.has(event)) {
     const validate = v.request[event];
     if (!validate(data)) return badRequest(event, fieldProblems(validate.errors ?? [], "/data"), ref);
+    if (event === "send_message") {
+      const length = [...(data as { message: string }).message].length;
+      if (length > limits.maxMessageChars) {
+        return badRequest(event, [{ pointer: "/data/message", reason: `must be at most ${limits.maxMessageChars} characters` }], ref);
+      }
+    }
     const limit = TRIMMED_NAME_LIMITS[event];
     if (limit) {
       const record = data as Record<string, string>;

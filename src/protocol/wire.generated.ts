@@ -304,6 +304,7 @@ export interface ErrorPush {
     | "not_member"
     | "name_taken"
     | "rate_limited"
+    | "limit_reached"
     | "internal";
   /**
    * A sentence for a person.

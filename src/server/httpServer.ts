@@ -1,6 +1,7 @@
 /**
- * The transport: one Node http server answering `/healthz` and upgrading `/ws` to
- * WebSocket; each socket becomes a Peer of the hub.
+ * The transport: one Node http server answering `/healthz`, `/readyz` and
+ * `/metrics`, and upgrading `/ws` to WebSocket after the admission checks; each
+ * socket becomes a Peer of the hub. Heartbeats drop peers that stopped answering.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,14 +11,17 @@ import type { Options } from "../config.js";
 import { compileValidators } from "../protocol/schemas.js";
 import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
+import { Admission } from "./admission.js";
 import { Hub } from "./hub.js";
+import { createMetrics } from "./metrics.js";
+import { closeWithin, socketPeer } from "./socketPeer.js";
 
 export interface ChatServer {
   /** `ws://host:port/ws` as bound (the real port when 0 was asked for). */
   readonly url: string;
   readonly port: number;
   readonly hub: Hub;
-  /** Closes every connection with `code` (1001 by default), then the listener. */
+  /** Stops accepting, sends what was accepted, closes every connection with `code` (1001 by default). */
   close(code?: number): Promise<void>;
 }
 
@@ -30,13 +34,19 @@ export interface StartOptions {
   onFatal?: (err: unknown) => void;
 }
 
-function answer(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+function answer(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
+  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
   res.end(body);
 }
 
 export async function startServer({ options, logger, store, onFatal }: StartOptions): Promise<ChatServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, clientTracking: true });
+  const metrics = createMetrics(() => {
+    let bytes = 0;
+    for (const ws of wss.clients) bytes += ws.bufferedAmount;
+    return bytes;
+  });
+  const admission = new Admission(options);
   let closing = false;
   const db = store ?? new SqliteStore(options.db);
   const hub = new Hub({
@@ -44,40 +54,78 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     store: db,
     logger,
     openAuth: options.openAuth,
+    limits: options,
+    rate: { perSecond: options.ratePerSecond, burst: options.rateBurst, closeAfter: options.floodCloseAfter },
+    observer: metrics,
     onFatal(err) {
       logger.fatal({ err }, "could not write to the database; stopping");
       closing = true;
-      for (const ws of wss.clients) ws.close(1011, "server failure");
+      for (const ws of wss.clients) closeWithin(ws, 1011, "server failure");
       onFatal?.(err);
     },
   });
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
-    if (path === "/healthz") return answer(res, closing ? 503 : 200, closing ? "shutting down\n" : "ok\n");
-    answer(res, 404, "not found\n");
+    switch (path) {
+      case "/healthz":
+        return answer(res, 200, "ok\n");
+      case "/readyz":
+        return answer(res, closing ? 503 : 200, closing ? "shutting down\n" : "ready\n");
+      case "/metrics":
+        void metrics.registry.metrics().then((text) => answer(res, 200, text, metrics.registry.contentType));
+        return;
+      default:
+        return answer(res, 404, "not found\n");
+    }
   });
 
   http.on("upgrade", (req, socket, head) => {
     const path = (req.url ?? "/").split("?")[0];
-    if (path !== "/ws" || closing) {
-      socket.end(`HTTP/1.1 ${closing ? "503 Service Unavailable" : "404 Not Found"}\r\nconnection: close\r\n\r\n`);
-      return;
+    const refuse = (status: number, text: string) => socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    if (path !== "/ws") return refuse(404, "Not Found");
+    if (closing) return refuse(503, "Service Unavailable");
+    const verdict = admission.check(req);
+    if (!verdict.ok) {
+      metrics.refused(verdict.reason);
+      logger.debug({ reason: verdict.reason, ip: req.socket.remoteAddress, origin: req.headers.origin }, "upgrade refused");
+      return refuse(verdict.status, verdict.text);
     }
+    admission.opened(verdict.ip);
+    socket.once("close", () => admission.closed(verdict.ip));
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
 
+  const alive = new WeakSet<WebSocket>();
   wss.on("connection", (ws: WebSocket) => {
-    const conn = hub.open({
-      send(text) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(text);
-      },
-    });
+    metrics.connectionOpened();
+    alive.add(ws);
+    ws.on("pong", () => alive.add(ws));
+    const conn = hub.open(socketPeer(ws, options.maxBufferedBytes, () => metrics.refused("slow_consumer")));
     ws.on("message", (data, isBinary) => hub.receive(conn, data as Buffer, isBinary));
-    ws.on("close", () => hub.close(conn));
+    ws.on("close", () => {
+      metrics.connectionClosed();
+      hub.close(conn);
+    });
     // ws closes the socket itself on protocol errors (1009 for oversized frames); log and move on.
     ws.on("error", (err) => logger.debug({ err, conn }, "socket error"));
   });
+
+  const heartbeat =
+    options.heartbeatMs > 0
+      ? setInterval(() => {
+          for (const ws of wss.clients) {
+            if (!alive.has(ws)) {
+              metrics.refused("heartbeat");
+              ws.terminate();
+              continue;
+            }
+            alive.delete(ws);
+            ws.ping();
+          }
+        }, options.heartbeatMs)
+      : undefined;
+  heartbeat?.unref();
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -96,17 +144,17 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     hub,
     async close(code = 1001) {
       closing = true;
-      const closed = [...wss.clients].map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            ws.once("close", () => resolve());
-            ws.close(code, "server shutting down");
-            // A peer that never answers the close handshake must not hold shutdown up.
-            setTimeout(() => ws.terminate(), 2000).unref();
-          }),
-      );
+      clearInterval(heartbeat);
+      const listenerClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Whatever was accepted is committed and sent before the goodbye.
+      hub.flush();
+      const closed = [...wss.clients].map((ws) => {
+        const done = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+        closeWithin(ws, code, "server shutting down");
+        return done;
+      });
       await Promise.all(closed);
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await listenerClosed;
       hub.flush();
       db.close();
     },

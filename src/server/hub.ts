@@ -12,20 +12,30 @@ import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
 import type { Command, NewAccount } from "../core/commands.js";
 import { conversationOf } from "../core/messages.js";
-import type { ChatState, ConnId, UserId } from "../core/model.js";
+import type { ChatState, ConnId, Limits, UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
-import { errorData } from "../protocol/errors.js";
-import { readFrame } from "../protocol/frame.js";
+import { errorData, type ErrorCode } from "../protocol/errors.js";
+import { readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
 import type { Ref } from "../protocol/wire.generated.js";
 import type { Store } from "../store/store.js";
 import { toAction, type Query } from "./handlers.js";
+import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { hashToken, mintToken } from "./tokens.js";
 
-/** What the hub needs of a connection: a way to send it text. */
+/** What the hub needs of a connection. */
 export interface Peer {
   send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** Hooks for metrics; every method is optional to implement as a no-op. */
+export interface HubObserver {
+  /** One per text or binary frame received: its event (or "invalid") and "ok" or the error code. */
+  request(event: string, outcome: "ok" | ErrorCode): void;
+  /** Frames handed to connections. */
+  delivered(count: number): void;
 }
 
 export interface HubOptions {
@@ -33,6 +43,9 @@ export interface HubOptions {
   store: Store;
   logger: Logger;
   openAuth: boolean;
+  limits: Limits & FrameLimits;
+  rate: RateLimitOptions;
+  observer?: HubObserver;
   /** Called when a commit fails: state in memory is ahead of the disk, so the process must stop. */
   onFatal(err: unknown): void;
 }
@@ -40,16 +53,34 @@ export interface HubOptions {
 /** A serialised message and the peers it goes to, resolved when the command was applied. */
 type Delivery = { text: string; peers: Peer[] };
 
+type Connection = { peer: Peer; bucket: TokenBucket };
+
 function envelope(event: string, data: unknown, ref?: Ref): string {
   return JSON.stringify(ref === undefined ? { event, data } : { event, data, ref });
 }
 
+/** The ref of a frame that will not be read further, when it has a valid one. */
+function refOf(raw: string | Buffer, isBinary: boolean): Ref | undefined {
+  if (isBinary) return undefined;
+  try {
+    const ref = (JSON.parse(String(raw)) as { ref?: unknown } | null)?.ref;
+    if (typeof ref === "string" && ref.length >= 1 && ref.length <= 64) return ref;
+    if (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0) return ref;
+  } catch {
+    // Not JSON: there is no ref to echo.
+  }
+  return undefined;
+}
+
+const NO_OBSERVER: HubObserver = { request() {}, delivered() {} };
+
 export class Hub {
   readonly #state: ChatState;
-  readonly #peers = new Map<ConnId, Peer>();
+  readonly #conns = new Map<ConnId, Connection>();
   /** Tokens minted for accounts whose welcome has not been sent yet; never logged or stored. */
   readonly #pendingTokens = new Map<UserId, string>();
   readonly #opts: HubOptions;
+  readonly #observer: HubObserver;
   /** Deliveries waiting for the commit of the changes that caused them. */
   #outbox: Delivery[] = [];
   #uncommitted = false;
@@ -58,7 +89,9 @@ export class Hub {
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
+    this.#observer = opts.observer ?? NO_OBSERVER;
     this.#state = opts.store.load();
+    this.#state.limits = { maxRoomsPerAccount: opts.limits.maxRoomsPerAccount, maxRoomMembers: opts.limits.maxRoomMembers };
   }
 
   /** Read-only view for diagnostics and tests. */
@@ -67,23 +100,29 @@ export class Hub {
   }
 
   get connectionCount(): number {
-    return this.#peers.size;
+    return this.#conns.size;
   }
 
   /** Registers a new connection: it gets a guest account and a welcome. */
   open(peer: Peer): ConnId {
     const conn = `c${this.#nextConn++}`;
-    this.#peers.set(conn, peer);
+    this.#conns.set(conn, { peer, bucket: new TokenBucket(this.#opts.rate, performance.now()) });
     this.#dispatch({ type: "connect", conn, ts: new Date().toISOString(), guest: this.#newAccount() });
     return conn;
   }
 
-  /** Handles one frame from a connection. Every text frame gets exactly one reply or error. */
+  /** Handles one frame from a connection. Every frame gets exactly one reply or error. */
   receive(conn: ConnId, raw: string | Buffer, isBinary: boolean): void {
-    const peer = this.#peers.get(conn);
-    if (!peer) return;
-    const frame = readFrame(raw, isBinary, this.#opts.validators);
-    if (!frame.ok) return this.#send([peer], envelope("error", frame.error, frame.ref));
+    const c = this.#conns.get(conn);
+    if (!c) return;
+    const admission = c.bucket.take(performance.now());
+    if (!admission.ok) return this.#refuse(c.peer, raw, isBinary, admission.retryAfterMs, admission.flooding);
+
+    const frame = readFrame(raw, isBinary, this.#opts.validators, this.#opts.limits);
+    if (!frame.ok) {
+      this.#observer.request(frame.error.request ?? "invalid", frame.error.code);
+      return this.#send([c.peer], envelope("error", frame.error, frame.ref));
+    }
     const { event, data, ref } = frame.request;
     try {
       const action = toAction(event, data, {
@@ -94,22 +133,31 @@ export class Hub {
         newAccount: () => this.#newAccount(),
         ...(ref === undefined ? {} : { ref }),
       });
-      if (action.type === "history") this.#history(peer, action);
-      else this.#dispatch(action);
+      const outcome = action.type === "history" ? this.#history(c.peer, action) : this.#dispatch(action);
+      this.#observer.request(event, outcome);
     } catch (err) {
-      this.#internalError(peer, err, event, ref);
+      this.#observer.request(event, "internal");
+      this.#internalError(c.peer, err, event, ref);
     }
   }
 
   /** Forgets a connection that closed, for whatever reason. */
   close(conn: ConnId): void {
-    if (!this.#peers.delete(conn)) return;
+    if (!this.#conns.delete(conn)) return;
     this.#dispatch({ type: "disconnect", conn, ts: new Date().toISOString() });
   }
 
   /** Commits and sends everything pending now; used at shutdown. */
   flush(): void {
     this.#flush();
+  }
+
+  #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean): void {
+    this.#observer.request("invalid", "rate_limited");
+    if (flooding) return peer.close(1008, "flooding");
+    const message = `Too many requests; retry in ${retryAfterMs} ms.`;
+    const error = errorData("rate_limited", undefined, message, { retry_after_ms: retryAfterMs });
+    this.#send([peer], envelope("error", error, refOf(raw, isBinary)));
   }
 
   #newAccount(): NewAccount {
@@ -119,26 +167,30 @@ export class Hub {
     return account;
   }
 
-  /** Applies a command. A throw here is a bug in the core; the caller answers `internal`. */
-  #dispatch(cmd: Command): void {
+  /** Applies a command and returns its outcome. A throw here is a bug in the core. */
+  #dispatch(cmd: Command): "ok" | ErrorCode {
     const { out, changes } = reduce(this.#state, cmd);
     if (changes.length > 0) {
       this.#opts.store.write(changes);
       this.#uncommitted = true;
     }
     for (const o of out) this.#enqueue(o);
+    const first = out[0];
+    return first?.event === "error" ? first.data.code : "ok";
   }
 
-  #history(peer: Peer, q: Query): void {
+  #history(peer: Peer, q: Query): "ok" | ErrorCode {
     const conversation = conversationOf(this.#state, q.conn, q.target);
     if ("error" in conversation) {
       const error = { ...conversation.error, request: "history" };
-      return this.#send([peer], envelope("error", error, q.ref));
+      this.#send([peer], envelope("error", error, q.ref));
+      return error.code;
     }
     // The page must include what earlier requests wrote, and its reply must follow theirs.
     this.#flush();
     const page = this.#opts.store.page(conversation.key, q.limit, q.before);
     this.#send([peer], envelope("history", page, q.ref));
+    return "ok";
   }
 
   /** Resolves an outbound message's audience now and serialises it once. */
@@ -154,8 +206,8 @@ export class Hub {
     }
     const peers: Peer[] = [];
     forEachConn(this.#state, o.to, (conn) => {
-      const peer = this.#peers.get(conn);
-      if (peer) peers.push(peer);
+      const c = this.#conns.get(conn);
+      if (c) peers.push(c.peer);
     });
     this.#send(peers, text);
   }
@@ -164,6 +216,7 @@ export class Hub {
   #send(peers: Peer[], text: string): void {
     if (!this.#uncommitted && this.#outbox.length === 0) {
       for (const p of peers) p.send(text);
+      this.#observer.delivered(peers.length);
       return;
     }
     this.#outbox.push({ text, peers });
@@ -188,7 +241,12 @@ export class Hub {
     }
     const outbox = this.#outbox;
     this.#outbox = [];
-    for (const d of outbox) for (const p of d.peers) p.send(d.text);
+    let count = 0;
+    for (const d of outbox) {
+      for (const p of d.peers) p.send(d.text);
+      count += d.peers.length;
+    }
+    this.#observer.delivered(count);
   }
 
   #internalError(peer: Peer, err: unknown, request: string, ref: Ref | undefined): void {

@@ -41,7 +41,9 @@ export interface Harness {
 }
 
 export async function startHarness(overrides: Partial<Options> = {}): Promise<Harness> {
-  const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", ...overrides };
+  // Tests send as fast as they can: rate limits are tested on their own, with their own settings.
+  const unlimited = { ratePerSecond: 1_000_000, rateBurst: 1_000_000 };
+  const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", ...unlimited, ...overrides };
   const server = await startServer({ options, logger: pino({ level: "silent" }) });
   const clients: ChatClient[] = [];
   const problems: string[] = [];

@@ -1,0 +1,62 @@
+/**
+ * Prometheus metrics, on a registry of the server's own (several servers can live
+ * in one process, as in tests). Served at GET /metrics.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { HubObserver } from "./hub.js";
+
+export interface Metrics extends HubObserver {
+  readonly registry: Registry;
+  connectionOpened(): void;
+  connectionClosed(): void;
+  /** An upgrade or connection refused, by reason (origin, capacity, per_ip, slow_consumer, flooding, heartbeat). */
+  refused(reason: string): void;
+}
+
+/** `queuedBytes` reports, at scrape time, the bytes waiting in every connection's send buffer. */
+export function createMetrics(queuedBytes: () => number): Metrics {
+  const registry = new Registry();
+  // Includes nodejs_eventloop_lag_seconds and its percentiles, heap and CPU.
+  collectDefaultMetrics({ register: registry });
+  const connections = new Gauge({ name: "chat_connections", help: "Open WebSocket connections.", registers: [registry] });
+  const requests = new Counter({
+    name: "chat_requests_total",
+    help: "Frames received, by event and outcome (ok or the error code).",
+    labelNames: ["event", "outcome"] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: "chat_errors_total",
+    help: "Error replies sent, by code.",
+    labelNames: ["code"] as const,
+    registers: [registry],
+  });
+  const delivered = new Counter({ name: "chat_frames_delivered_total", help: "Frames handed to connections (replies and pushes).", registers: [registry] });
+  const refusals = new Counter({
+    name: "chat_connections_refused_total",
+    help: "Connections refused or closed by policy, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "chat_send_queue_bytes",
+    help: "Bytes queued for sending across all connections.",
+    registers: [registry],
+    collect() {
+      this.set(queuedBytes());
+    },
+  });
+  return {
+    registry,
+    request(event, outcome) {
+      requests.inc({ event, outcome });
+      if (outcome !== "ok") errors.inc({ code: outcome });
+    },
+    delivered(count) {
+      if (count > 0) delivered.inc(count);
+    },
+    connectionOpened: () => connections.inc(),
+    connectionClosed: () => connections.dec(),
+    refused: (reason) => refusals.inc({ reason }),
+  };
+}
