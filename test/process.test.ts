@@ -24,6 +24,22 @@ describe("the server process", () => {
     expect(await Promise.all(codes)).toEqual([1001, 1001, 1001]);
   });
 
+  it("closes thousands of connections with 1001 on SIGTERM and exits 0", async () => {
+    const { child, url } = await startChild([], { CHAT_MAX_CONNECTIONS_PER_IP: "5000" });
+    const sockets = await Promise.all(
+      Array.from({ length: 2000 }, () => new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.once("message", () => resolve(ws));
+        ws.once("error", reject);
+      })),
+    );
+    const codes = sockets.map((ws) => new Promise<number>((resolve) => ws.once("close", (code) => resolve(code))));
+    child.kill("SIGTERM");
+    const [exitCode] = await once(child, "exit");
+    expect(exitCode).toBe(0);
+    expect(new Set(await Promise.all(codes))).toEqual(new Set([1001]));
+  });
+
   it("exits 0 on SIGINT too", async () => {
     const { child } = await startChild();
     child.kill("SIGINT");
