@@ -66,7 +66,7 @@ describe("rate limit", () => {
 describe("slow consumers", () => {
   it("closes connections that stop reading once their unsent data passes the cap; the others keep chatting", async () => {
     const s = await start({ maxBufferedBytes: 64 * 1024 });
-    const sleepers = await Promise.all(Array.from({ length: 20 }, () => rawSocket(s.url)));
+    const sleepers = await Promise.all(Array.from({ length: 100 }, () => rawSocket(s.url)));
     // The kernel still accepts bytes for a paused reader until its buffers fill; then ws queues them.
     for (const sl of sleepers) (sl.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const talker = await s.client();
@@ -118,6 +118,8 @@ describe("connection caps and origins", () => {
     expect(await upgradeStatus(s.url, { origin: "https://evil.example" })).toBe(403);
     expect(await upgradeStatus(s.url, { origin: "https://chat.example" })).toBe("open");
     expect(await upgradeStatus(s.url)).toBe("open");
+    // The server's own page, served from the same host, is always allowed.
+    expect(await upgradeStatus(s.url, { origin: `http://127.0.0.1:${s.server.port}` })).toBe("open");
   });
 });
 

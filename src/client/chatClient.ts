@@ -3,127 +3,137 @@
  * reply's data (matched by `ref`) or rejects with a `ChatError` carrying the
  * protocol's code; `on(event, fn)` subscribes to pushes. Works with the browser's
  * WebSocket and with `ws` in Node (pass it as `WebSocket`).
+ *
+ * With `reconnect` on, a dropped connection is reopened with capped, jittered
+ * backoff and signed back into the same account with the stored id and token;
+ * requests in flight when it dropped reject with `disconnected`, and the `state`
+ * event tells the app where the connection stands. Off by default: then a closed
+ * client stays closed.
  */
-import type { PushDataMap, ReplyDataMap, RequestDataMap, User } from "../protocol/wire.generated.js";
-
-export type RequestEvent = keyof RequestDataMap;
-export type PushEvent = keyof PushDataMap;
-export type ErrorCode = PushDataMap["error"]["code"];
-
-/** The part of the WebSocket API the client uses, common to browsers and `ws`. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-/** A request that failed: `code` is the protocol's error code. */
-export class ChatError extends Error {
-  readonly code: ErrorCode | "disconnected" | "timeout";
-  readonly request?: string;
-  readonly details?: PushDataMap["error"]["details"];
-  constructor(data: { code: ChatError["code"]; message: string; request?: string; details?: ChatError["details"] }) {
-    super(data.message);
-    this.name = "ChatError";
-    this.code = data.code;
-    if (data.request !== undefined) this.request = data.request;
-    if (data.details !== undefined) this.details = data.details;
-  }
-}
-
-/** Events whose data the seed leaves free: `request('ping')` needs no data. */
-type OptionalData = "del_user" | "show_rooms" | "ping";
-export type RequestArgs<E extends RequestEvent> = E extends OptionalData
-  ? [data?: RequestDataMap[E]]
-  : [data: RequestDataMap[E]];
-
-/** Any frame the server sent, as parsed. */
-export interface Frame {
-  event: string;
-  data: unknown;
-  ref?: string | number;
-}
+import type { PushDataMap, ReplyDataMap, RequestDataMap, User, WelcomePush } from "../protocol/wire.generated.js";
+import { backoffDelay, backoffOptions, type Backoff, type ReconnectOptions } from "./backoff.js";
+import { ChatError } from "./errors.js";
+import { Listeners } from "./listeners.js";
+import type {
+  CloseLike,
+  ConnectionState,
+  Frame,
+  MessageLike,
+  PushEvent,
+  Reconnected,
+  RequestArgs,
+  RequestEvent,
+  StateChange,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./types.js";
 
 export interface ConnectOptions {
   /** The WebSocket implementation; defaults to the global one (browsers, Node 22+). */
   WebSocket?: WebSocketConstructor;
   /** Reject a request whose reply has not come within this many ms. @default 10000 */
   requestTimeoutMs?: number;
+  /**
+   * Reopen a dropped connection and sign back in (`true` for the default timing, or
+   * the timing itself). Off by default: a closed client then stays closed.
+   * @default false
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
 
-type Pending = { resolve: (data: unknown) => void; reject: (err: ChatError) => void; timer: ReturnType<typeof setTimeout> };
-type Listener = (data: never, frame: Frame) => void;
+interface Pending {
+  event: string;
+  resolve: (data: unknown) => void;
+  reject: (err: ChatError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Runs on success before `resolve`, so the client's own view (user, token) is current first. */
+  onReply?: (data: unknown) => void;
+}
 
 export class ChatClient {
-  readonly #ws: WebSocketLike;
-  readonly #pending = new Map<number, Pending>();
-  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #url: string;
+  readonly #Impl: WebSocketConstructor;
   readonly #timeoutMs: number;
+  readonly #backoff: Backoff | null;
+  readonly #pending = new Map<number, Pending>();
+  readonly #listeners = new Listeners();
+  #ws: WebSocketLike;
+  #state: ConnectionState = "connecting";
   #nextRef = 1;
   #user: User | null = null;
   #token: string | null = null;
   #closed: { code: number; reason: string } | null = null;
+  /** Set by `close()`: the next socket close is final. */
+  #closing: { code: number; reason: string } | null = null;
+  #attempt = 0;
+  #retry: ReturnType<typeof setTimeout> | null = null;
 
-  private constructor(ws: WebSocketLike, timeoutMs: number) {
-    this.#ws = ws;
-    this.#timeoutMs = timeoutMs;
-    ws.onmessage = (ev) => this.#receive(ev.data);
-    ws.onclose = (ev) => this.#onClose(ev.code, ev.reason);
-    ws.onerror = () => {};
+  private constructor(url: string, Impl: WebSocketConstructor, options: ConnectOptions) {
+    this.#url = url;
+    this.#Impl = Impl;
+    this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
+    const { reconnect = false } = options;
+    this.#backoff = reconnect === false ? null : backoffOptions(reconnect === true ? {} : reconnect);
+    this.#ws = this.#open();
   }
 
-  /** Opens a connection and resolves once the server's `welcome` arrives. */
+  /**
+   * Opens a connection and resolves once the server's `welcome` arrives (the client
+   * is then signed into a fresh guest account); rejects with `disconnected` if the
+   * connection closes first. The first connection is never retried.
+   */
   static connect(url: string, options: ConnectOptions = {}): Promise<ChatClient> {
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError("No WebSocket implementation: pass { WebSocket } (e.g. from the ws package).");
-    const client = new ChatClient(new Impl(url), options.requestTimeoutMs ?? 10_000);
+    const client = new ChatClient(url, Impl, options);
     return new Promise((resolve, reject) => {
-      const offWelcome = client.on("welcome", () => {
-        offWelcome();
-        offClose();
-        resolve(client);
-      });
-      const offClose = client.on("close", (ev) => {
-        offWelcome();
-        offClose();
-        reject(new ChatError({ code: "disconnected", message: `Connection closed before welcome (${ev.code}).` }));
+      const off = client.on("state", ({ state, code }) => {
+        if (state === "open") {
+          off();
+          resolve(client);
+        } else if (state === "closed") {
+          off();
+          reject(new ChatError({ code: "disconnected", message: `The connection closed before the server's welcome (${code ?? "no code"}).` }));
+        }
       });
     });
   }
 
-  /** The account this connection is signed into. */
+  /** The account this client is signed into. */
   get user(): User {
     if (!this.#user) throw new Error("not welcomed yet");
     return this.#user;
   }
 
-  /** The token of the account this connection was last welcomed into, if any. */
+  /**
+   * The token of the account this client is signed into: the one the last `welcome`
+   * gave, or the one a successful `auth` request used (null for a token-less `auth`
+   * in open-auth mode). Reconnecting signs back in with it.
+   */
   get token(): string | null {
     return this.#token;
   }
 
-  /** The close code and reason once the connection has closed. */
+  /** Where the connection stands; the `state` event reports each change. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The close code and reason once the client has closed for good. */
   get closed(): { code: number; reason: string } | null {
     return this.#closed;
   }
 
   /** Sends a request; resolves to the reply's data or rejects with a ChatError. */
   request<E extends RequestEvent>(event: E, ...[data]: RequestArgs<E>): Promise<ReplyDataMap[E]> {
-    if (this.#closed) return Promise.reject(new ChatError({ code: "disconnected", message: "The connection is closed.", request: event }));
-    const ref = this.#nextRef++;
-    return new Promise<ReplyDataMap[E]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(ref);
-        reject(new ChatError({ code: "timeout", message: `No reply to ${event} within ${this.#timeoutMs} ms.`, request: event }));
-      }, this.#timeoutMs);
-      this.#pending.set(ref, { resolve: resolve as (d: unknown) => void, reject, timer });
-      this.#ws.send(JSON.stringify(data === undefined ? { event, ref } : { event, data, ref }));
-    });
+    if (this.#state !== "open") {
+      const message =
+        this.#state === "reconnecting"
+          ? `Not connected (reconnecting, attempt ${this.#attempt}): ${event} was not sent. Try again once the connection is back.`
+          : `The connection is closed: ${event} was not sent.`;
+      return Promise.reject(new ChatError({ code: "disconnected", message, request: event }));
+    }
+    return this.#send(event, data as RequestDataMap[E] | undefined);
   }
 
   /** Sends a text frame as it is, for tools and tests that speak the protocol by hand. */
@@ -132,17 +142,18 @@ export class ChatClient {
   }
 
   /**
-   * Calls `fn` for every push of `event` (and for "close" when the connection ends;
-   * "frame" sees every frame received). Returns the unsubscribe function.
+   * Calls `fn` for every push of `event`. Besides the pushes: `state` for each change of
+   * the connection's state, `reconnect` once a dropped connection is back, `close` once
+   * the client has closed for good, and `frame` for every frame received.
+   * Returns the unsubscribe function.
    */
   on<P extends PushEvent>(event: P, fn: (data: PushDataMap[P], frame: Frame) => void): () => void;
+  on(event: "state", fn: (change: StateChange) => void): () => void;
+  on(event: "reconnect", fn: (info: Reconnected) => void): () => void;
   on(event: "close", fn: (ev: { code: number; reason: string }) => void): () => void;
   on(event: "frame", fn: (frame: Frame) => void): () => void;
   on(event: string, fn: (...args: never[]) => void): () => void {
-    const set = this.#listeners.get(event) ?? new Set();
-    set.add(fn as Listener);
-    this.#listeners.set(event, set);
-    return () => set.delete(fn as Listener);
+    return this.#listeners.on(event, fn);
   }
 
   /** Resolves with the next push of `event` that satisfies `match`. */
@@ -156,12 +167,62 @@ export class ChatClient {
     });
   }
 
+  /** Closes the connection for good: no reconnect follows. */
   close(code = 1000, reason = ""): void {
+    if (this.#state === "closed") return;
+    this.#closing = { code, reason };
+    if (this.#retry !== null) {
+      // Between attempts there is no live socket to wait for.
+      clearTimeout(this.#retry);
+      this.#retry = null;
+      this.#finish(code, reason);
+      return;
+    }
     this.#ws.close(code, reason);
   }
 
-  #emit(event: string, ...args: unknown[]): void {
-    for (const fn of [...(this.#listeners.get(event) ?? [])]) (fn as (...a: unknown[]) => void)(...args);
+  #open(): WebSocketLike {
+    const ws = new this.#Impl(this.#url);
+    ws.onmessage = (ev: MessageLike) => {
+      if (ws === this.#ws) this.#receive(ev.data);
+    };
+    ws.onclose = (ev: CloseLike) => {
+      if (ws === this.#ws) this.#onClose(ev.code, ev.reason);
+    };
+    // Every failure is followed by a close event, which is where it is handled.
+    ws.onerror = () => {};
+    return ws;
+  }
+
+  #send<E extends RequestEvent>(event: E, data: RequestDataMap[E] | undefined, onReply?: (reply: ReplyDataMap[E]) => void): Promise<ReplyDataMap[E]> {
+    const ref = this.#nextRef++;
+    return new Promise<ReplyDataMap[E]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(ref);
+        reject(new ChatError({ code: "timeout", message: `No reply to ${event} within ${this.#timeoutMs} ms.`, request: event }));
+      }, this.#timeoutMs);
+      const pending: Pending = { event, resolve: resolve as (d: unknown) => void, reject, timer };
+      if (event === "auth") {
+        const token = (data as RequestDataMap["auth"]).token ?? null;
+        pending.onReply = () => {
+          this.#token = token;
+        };
+      }
+      if (onReply) {
+        const before = pending.onReply;
+        pending.onReply = (d) => {
+          before?.(d);
+          onReply(d as ReplyDataMap[E]);
+        };
+      }
+      this.#pending.set(ref, pending);
+      this.#ws.send(JSON.stringify(data === undefined ? { event, ref } : { event, data, ref }));
+    });
+  }
+
+  #setState(change: StateChange): void {
+    this.#state = change.state;
+    this.#listeners.emit("state", change);
   }
 
   #receive(raw: unknown): void {
@@ -172,32 +233,94 @@ export class ChatClient {
     } catch {
       return;
     }
-    this.#emit("frame", frame);
-    if (frame.event === "welcome") {
-      const data = frame.data as PushDataMap["welcome"];
-      this.#user = data.user;
-      this.#token = data.token;
-    } else if (frame.event === "auth" || frame.event === "change_name") {
+    this.#listeners.emit("frame", frame);
+    if ((frame.event === "auth" || frame.event === "change_name") && frame.data !== null && typeof frame.data === "object") {
       this.#user = (frame.data as { user: User }).user;
     }
     const pending = typeof frame.ref === "number" ? this.#pending.get(frame.ref) : undefined;
     if (pending && typeof frame.ref === "number") {
       this.#pending.delete(frame.ref);
       clearTimeout(pending.timer);
-      if (frame.event === "error") pending.reject(new ChatError(frame.data as PushDataMap["error"]));
-      else pending.resolve(frame.data);
+      if (frame.event === "error") {
+        pending.reject(new ChatError({ request: pending.event, ...(frame.data as PushDataMap["error"]) }));
+      } else {
+        pending.onReply?.(frame.data);
+        pending.resolve(frame.data);
+      }
       return;
     }
-    this.#emit(frame.event, frame.data, frame);
+    if (frame.event === "welcome") {
+      this.#onWelcome(frame.data as WelcomePush, frame);
+      return;
+    }
+    this.#listeners.emit(frame.event, frame.data, frame);
+  }
+
+  #onWelcome(welcome: WelcomePush, frame: Frame): void {
+    if (this.#state === "reconnecting" && this.#user) {
+      this.#resume(welcome, frame, this.#user);
+      return;
+    }
+    this.#user = welcome.user;
+    this.#token = welcome.token;
+    if (this.#state !== "open") this.#opened();
+    this.#listeners.emit("welcome", welcome, frame);
+  }
+
+  /** A new socket after a drop: sign back into the account the client had, or adopt the new guest. */
+  #resume(welcome: WelcomePush, frame: Frame, previous: User): void {
+    const identity = this.#token === null ? { user_id: previous.id } : { user_id: previous.id, token: this.#token };
+    this.#send("auth", identity).then(
+      (reply) => {
+        this.#opened();
+        this.#listeners.emit("reconnect", { resumed: true, user: reply.user, rooms: reply.rooms } satisfies Reconnected);
+      },
+      (error: ChatError) => {
+        // The socket dropped again: its close event has already scheduled the next attempt.
+        if (error.code === "disconnected") return;
+        if (error.code === "timeout") {
+          this.#ws.close(4000, "no reply to auth");
+          return;
+        }
+        this.#user = welcome.user;
+        this.#token = welcome.token;
+        this.#opened();
+        this.#listeners.emit("welcome", welcome, frame);
+        this.#listeners.emit("reconnect", { resumed: false, user: welcome.user, rooms: [], error } satisfies Reconnected);
+      },
+    );
+  }
+
+  #opened(): void {
+    this.#attempt = 0;
+    this.#setState({ state: "open" });
   }
 
   #onClose(code: number, reason: string): void {
-    this.#closed = { code, reason };
     for (const [ref, p] of this.#pending) {
       clearTimeout(p.timer);
-      p.reject(new ChatError({ code: "disconnected", message: `The connection closed (${code}) before the reply.` }));
+      const why = `The connection closed (${code}${reason ? ` ${reason}` : ""}) before the reply to ${p.event}.`;
+      p.reject(new ChatError({ code: "disconnected", message: why, request: p.event }));
       this.#pending.delete(ref);
     }
-    this.#emit("close", { code, reason });
+    const backoff = this.#backoff;
+    // The first connection is never retried: `connect()` rejects instead.
+    if (this.#closing !== null || backoff === null || this.#state === "connecting" || this.#attempt >= backoff.maxAttempts) {
+      this.#finish(code, reason);
+      return;
+    }
+    this.#attempt += 1;
+    const delayMs = backoffDelay(this.#attempt, backoff);
+    this.#setState({ state: "reconnecting", attempt: this.#attempt, delayMs, code, reason });
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#ws = this.#open();
+    }, delayMs);
+  }
+
+  #finish(code: number, reason: string): void {
+    this.#closed = { code, reason };
+    this.#setState({ state: "closed", code, reason });
+    this.#listeners.emit("close", { code, reason });
   }
 }

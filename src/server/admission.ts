@@ -12,6 +12,14 @@ export interface AdmissionOptions {
 
 export type Verdict = { ok: true; ip: string } | { ok: false; status: number; reason: string; text: string };
 
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 export class Admission {
   readonly #opts: AdmissionOptions;
   readonly #perIp = new Map<string, number>();
@@ -23,8 +31,9 @@ export class Admission {
 
   check(req: IncomingMessage): Verdict {
     const origin = req.headers.origin;
-    // Non-browser clients send no Origin; the allowlist protects browser users only.
-    if (origin !== undefined && this.#opts.allowedOrigins.length > 0 && !this.#opts.allowedOrigins.includes(origin)) {
+    // Non-browser clients send no Origin; the allowlist protects browser users only. The
+    // server's own page (same host) is always allowed.
+    if (origin !== undefined && this.#opts.allowedOrigins.length > 0 && !this.#opts.allowedOrigins.includes(origin) && !sameHost(origin, req.headers.host)) {
       return { ok: false, status: 403, reason: "origin", text: "Forbidden" };
     }
     if (this.#total >= this.#opts.maxConnections) return { ok: false, status: 503, reason: "capacity", text: "Service Unavailable" };

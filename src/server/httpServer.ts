@@ -15,6 +15,7 @@ import { Admission } from "./admission.js";
 import { Hub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
 import { closeWithin, socketPeer } from "./socketPeer.js";
+import { createWebAssets } from "./webAssets.js";
 
 export interface ChatServer {
   /** `ws://host:port/ws` as bound (the real port when 0 was asked for). */
@@ -40,6 +41,7 @@ function answer(res: ServerResponse, status: number, body: string, type = "text/
 }
 
 export async function startServer({ options, logger, store, onFatal }: StartOptions): Promise<ChatServer> {
+  const web = await createWebAssets();
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, clientTracking: true });
   const metrics = createMetrics(() => {
     let bytes = 0;
@@ -76,6 +78,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
         void metrics.registry.metrics().then((text) => answer(res, 200, text, metrics.registry.contentType));
         return;
       default:
+        if (web(req, res)) return;
         return answer(res, 404, "not found\n");
     }
   });

@@ -1,0 +1,237 @@
+/**
+ * The web page end to end: the real server as `npm start` runs it, the machine's
+ * Chromium driven by playwright-core, two separate browser contexts (two people).
+ * Each step leaves a screenshot in test-output/screenshots/ for a person to look at.
+ *
+ * Skips, with a message, only when /usr/bin/chromium is missing and CI is not set;
+ * under CI a missing browser fails the run (.ci/run installs it).
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { ChatClient, ChatError } from "../src/client/index.js";
+import { killChildren, startChild } from "./helpers/process.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = fileURLToPath(new URL("../test-output/screenshots/", import.meta.url));
+const skip = !existsSync(CHROMIUM) && !process.env.CI;
+if (skip) console.warn(`browser tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium); under CI they run.`);
+
+describe.skipIf(skip)("the web page", () => {
+  /** The page's address, e.g. http://127.0.0.1:PORT/ */
+  let base: string;
+  let wsUrl: string;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // The real entry point, as `npm start` runs it; nothing kept on disk.
+    wsUrl = (await startChild(["--db", ":memory:"])).url;
+    base = wsUrl.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    killChildren();
+  });
+
+  /** A fresh browser context (its own storage: a separate person) with one page on the chat. */
+  async function person(who: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, locale: "en-GB" });
+    context.setDefaultTimeout(10_000);
+    const host = new URL(base).host;
+    context.on("request", (req) => {
+      if (new URL(req.url()).host !== host) problems.push(`${who} requested another host: ${req.url()}`);
+    });
+    const page = await context.newPage();
+    page.on("console", (msg) => {
+      if (msg.type() === "error") problems.push(`${who} console: ${msg.text()}`);
+    });
+    page.on("pageerror", (err) => problems.push(`${who} page error: ${err.message}`));
+    await page.goto(base);
+    await ready(page);
+    return { context, page };
+  }
+
+  /** Connected, and signed into the account the page will use. */
+  async function ready(page: Page): Promise<void> {
+    await page.locator('body[data-state="open"]').waitFor();
+    await page.waitForFunction(() => document.getElementById("me-name")?.textContent !== "…");
+  }
+
+  let step = 0;
+  async function shot(name: string, ...pages: [string, Page][]): Promise<void> {
+    step += 1;
+    for (const [who, page] of pages) await page.screenshot({ path: `${SHOTS}${String(step).padStart(2, "0")}-${name}-${who}.png` });
+  }
+
+  const roomButton = (page: Page, list: "Your rooms" | "Other rooms", name: string) =>
+    page.getByRole("list", { name: list }).getByRole("button", { name: new RegExp(`^${name}`) });
+  const message = (page: Page, text: string) => page.locator("#messages .msg", { hasText: text });
+
+  /** Lobby messages sent straight through the SDK, waiting out any rate limit. */
+  async function fillLobby(count: number): Promise<void> {
+    const client = await ChatClient.connect(wsUrl, { WebSocket });
+    await client.request("change_name", { username: "Archivist" });
+    for (let i = 1; i <= count; i++) {
+      for (;;) {
+        try {
+          await client.request("send_message", { room_id: "all", message: `lobby message ${i}` });
+          break;
+        } catch (err) {
+          if (!(err instanceof ChatError) || err.code !== "rate_limited") throw err;
+          await new Promise((r) => setTimeout(r, Number(err.details?.retry_after_ms ?? 100)));
+        }
+      }
+    }
+    client.close();
+  }
+
+  it("two people chat in a room, in the lobby and directly; a reload keeps the account; a deleted room disappears", async () => {
+    const { page: alice } = await person("alice");
+    const { page: bob } = await person("bob");
+
+    // Each picks a name (Enter submits).
+    for (const [page, name] of [[alice, "Alice"], [bob, "Bob"]] as const) {
+      await page.getByLabel("Pick a name so others know who you are").fill(name);
+      await page.getByLabel("Pick a name so others know who you are").press("Enter");
+      await expect.poll(() => page.locator("#me-name").textContent()).toBe(name);
+    }
+    await shot("named", ["alice", alice], ["bob", bob]);
+
+    // Alice creates a room; it appears in Bob's list without a reload.
+    await alice.getByLabel("New room name").fill("Tea room");
+    await alice.getByRole("button", { name: "Create" }).click();
+    await alice.getByRole("heading", { name: "Tea room" }).waitFor();
+    await roomButton(alice, "Your rooms", "Tea room").waitFor();
+    await roomButton(bob, "Other rooms", "Tea room").waitFor();
+    await shot("room-created", ["alice", alice], ["bob", bob]);
+
+    // Bob opens it, is told to join, joins; Alice sees him arrive.
+    await roomButton(bob, "Other rooms", "Tea room").click();
+    await bob.getByText("You are not a member of “Tea room”").waitFor();
+    await bob.getByRole("button", { name: "Join room" }).click();
+    await roomButton(bob, "Your rooms", "Tea room").waitFor();
+    await alice.locator("#messages .note", { hasText: "joined the room" }).getByRole("button", { name: "Bob" }).waitFor();
+
+    // Messages both ways; the composer has the focus after opening, and Enter sends.
+    await alice.keyboard.type("Hello Bob, welcome to the tea room!");
+    await alice.keyboard.press("Enter");
+    await message(bob, "Hello Bob, welcome to the tea room!").waitFor();
+    await bob.getByLabel("Message to Tea room").fill("Hi Alice! Thanks for the tea.");
+    await bob.getByLabel("Message to Tea room").press("Enter");
+    await message(alice, "Hi Alice! Thanks for the tea.").waitFor();
+    expect(await alice.getByLabel("Message to Tea room").inputValue()).toBe("");
+    await shot("room-messages", ["alice", alice], ["bob", bob]);
+
+    // An error is shown, not swallowed: Bob tries to create a room whose name is taken.
+    expect(await bob.locator(".notice-error").allTextContents()).toEqual([]);
+    await bob.getByLabel("New room name").fill("TEA ROOM");
+    await bob.getByLabel("New room name").press("Enter");
+    await bob.getByRole("alert").filter({ hasText: "Could not create the room" }).waitFor();
+    await shot("error-shown", ["bob", bob]);
+    await bob.getByRole("alert").getByRole("button", { name: "Dismiss" }).click();
+
+    // The lobby: Bob writes to everyone, Alice reads it.
+    await bob.getByRole("button", { name: /^Lobby/ }).click();
+    await bob.getByLabel("Message to Lobby").fill("Hello everyone in the lobby");
+    await bob.getByRole("button", { name: "Send" }).click();
+    await alice.getByRole("button", { name: /^Lobby/ }).click();
+    await message(alice, "Hello everyone in the lobby").waitFor();
+
+    // A direct message: Bob clicks Alice's name on her message in the room.
+    await roomButton(bob, "Your rooms", "Tea room").click();
+    await message(bob, "Hello Bob, welcome").getByRole("button", { name: "Alice" }).click();
+    await bob.getByRole("heading", { name: "Alice" }).waitFor();
+    await bob.keyboard.type("Psst, this one is just for you.");
+    await bob.keyboard.press("Enter");
+    await message(bob, "Psst, this one is just for you.").waitFor();
+    const fromBob = alice.getByRole("list", { name: "Direct messages" }).getByRole("button", { name: /^Bob/ });
+    await fromBob.locator(".badge").waitFor();
+    await shot("direct-unread", ["alice", alice]);
+    await fromBob.click();
+    await message(alice, "Psst, this one is just for you.").waitFor();
+    await alice.keyboard.type("Got it, thanks!");
+    await alice.keyboard.press("Enter");
+    await message(bob, "Got it, thanks!").waitFor();
+    await shot("direct-messages", ["alice", alice], ["bob", bob]);
+
+    // Alice's id and token sign her in from another browser; Alice's page is told.
+    await alice.getByRole("button", { name: "Account" }).click();
+    const aliceId = await alice.getByLabel("Your id").inputValue();
+    const aliceToken = await alice.getByLabel("Your token").inputValue();
+    await shot("account-dialog", ["alice", alice]);
+    await alice.getByRole("button", { name: "Close" }).click();
+    const { page: other } = await person("other");
+    await other.getByRole("button", { name: "Account" }).click();
+    await other.getByLabel("Account id").fill(aliceId);
+    await other.getByLabel("Token", { exact: true }).fill(aliceToken);
+    await other.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => other.locator("#me-name").textContent()).toBe("Alice");
+    await roomButton(other, "Your rooms", "Tea room").waitFor();
+    await alice.getByRole("status").filter({ hasText: "signed into somewhere else" }).waitFor();
+    await shot("signed-in-elsewhere", ["alice", alice], ["other", other]);
+
+    // "Sign out (new guest)" there: a fresh guest after the reload; Alice's account is untouched.
+    await other.getByRole("button", { name: "Account" }).click();
+    other.once("dialog", (dialog) => void dialog.accept());
+    await Promise.all([other.waitForEvent("load"), other.getByRole("button", { name: "Sign out (new guest)" }).click()]);
+    await ready(other);
+    expect(await other.locator("#me-name").textContent()).toMatch(/^Guest /);
+    await other.getByLabel("Pick a name so others know who you are").waitFor();
+    await roomButton(other, "Other rooms", "Tea room").waitFor();
+    await shot("signed-out", ["other", other]);
+    expect(await other.locator(".notice-error").allTextContents()).toEqual([]);
+
+    // A reload keeps Bob's account and his rooms (meanwhile the lobby fills past one page).
+    await fillLobby(55);
+    await bob.reload();
+    await ready(bob);
+    expect(await bob.locator("#me-name").textContent()).toBe("Bob");
+    await roomButton(bob, "Your rooms", "Tea room").click();
+    await message(bob, "Hi Alice! Thanks for the tea.").waitFor();
+    await shot("after-reload", ["bob", bob]);
+
+    // Older pages of history: the lobby now holds more than one page.
+    await bob.getByRole("button", { name: /^Lobby/ }).click();
+    await message(bob, "lobby message 55").waitFor();
+    expect(await bob.locator("#messages .msg").count()).toBe(50);
+    await bob.getByRole("button", { name: "Load older messages" }).waitFor();
+    // Scrolling up to the top loads the older page (the button does the same for the keyboard).
+    await bob.locator("#log").hover();
+    await bob.mouse.wheel(0, -100_000);
+    await message(bob, "Hello everyone in the lobby").waitFor();
+    expect(await bob.locator("#messages .msg").count()).toBe(56);
+    await bob.getByRole("button", { name: "Load older messages" }).waitFor({ state: "hidden" });
+    await shot("lobby-older-pages", ["bob", bob]);
+
+    // The owner deletes the room; it disappears for Bob, who is told.
+    await roomButton(alice, "Your rooms", "Tea room").click();
+    alice.once("dialog", (dialog) => void dialog.accept());
+    await alice.getByRole("button", { name: "Delete room" }).click();
+    await roomButton(bob, "Your rooms", "Tea room").waitFor({ state: "detached" });
+    await bob.getByRole("status").filter({ hasText: "“Tea room” was deleted by Alice" }).waitFor();
+    await bob.getByRole("heading", { name: "Lobby" }).waitFor();
+    expect(await bob.getByRole("button", { name: /^Tea room/ }).count()).toBe(0);
+    await shot("room-deleted", ["alice", alice], ["bob", bob]);
+
+    // The same page on a phone.
+    await bob.setViewportSize({ width: 390, height: 780 });
+    await shot("phone-conversation-lobby", ["bob", bob]);
+    await bob.getByRole("button", { name: "Back to the conversations" }).click();
+    await shot("phone-list", ["bob", bob]);
+    await bob.getByRole("list", { name: "Direct messages" }).getByRole("button", { name: /^Alice/ }).click();
+    await message(bob, "Got it, thanks!").waitFor();
+    await shot("phone-conversation", ["bob", bob]);
+
+    for (const page of [alice, bob]) expect(await page.locator(".notice-error").allTextContents()).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
