@@ -5,7 +5,7 @@
  * The types themselves are generated from schemas/; protocol.docs.test.ts fails when
  * the generated file is stale.
  */
-import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   ChatClient,
   ChatError,
@@ -24,24 +24,12 @@ import {
 } from "../src/client/index.js";
 import { REQUEST_EVENTS } from "../src/protocol/events.js";
 import { compileValidators } from "../src/protocol/schemas.js";
-import { startHarness, type Harness } from "./helpers/server.js";
+import { rejection, useHarness } from "./helpers/server.js";
 
 const validators = compileValidators();
 
-let h: Harness;
-beforeEach(async () => {
-  h = await startHarness();
-});
-afterEach(async () => {
-  expect(h.problems).toEqual([]);
-  await h.close();
-});
+const harness = useHarness();
 
-async function rejection(p: Promise<unknown>): Promise<ChatError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ChatError);
-  return err as ChatError;
-}
 
 /** Compiled, never called: each line is a claim about the SDK's types that `tsc` checks. */
 export function typeClaims(c: ChatClient): void {
@@ -72,6 +60,7 @@ export function typeClaims(c: ChatClient): void {
 
 describe("client types", () => {
   it("every request event resolves to data that matches its reply schema", async () => {
+    const h = harness();
     const seen = new Set<RequestEvent>();
     const check = <E extends RequestEvent>(event: E, reply: ReplyDataMap[E]): ReplyDataMap[E] => {
       const validate = validators.reply[event];
@@ -105,6 +94,7 @@ describe("client types", () => {
   });
 
   it("rejects with a ChatError carrying the protocol's code, the request's name and the details", async () => {
+    const h = harness();
     const a = await h.client();
     const b = await h.client();
     const { room } = await a.request("create_room", { room_name: "Mine" });
@@ -128,6 +118,7 @@ describe("client types", () => {
   });
 
   it("gives each push to its listeners with its data, and stops at unsubscribe", async () => {
+    const h = harness();
     const a = await h.client();
     const b = await h.client();
     const created: RoomCreatedPush[] = [];

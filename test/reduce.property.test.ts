@@ -9,19 +9,15 @@ import type { Command } from "../src/core/commands.js";
 import { createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../src/core/model.js";
 import type { Outbound } from "../src/core/outbound.js";
 import { reduce } from "../src/core/reduce.js";
-import { commandFor, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
+import { commandFor, drive, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
 
 /** Runs specs from an empty state; returns the commands applied and everything they sent. */
 function run(specs: StepSpec[]): { state: ChatState; commands: Command[]; outs: Outbound[][] } {
-  const state = createState();
-  const nextId = idMaker();
   const commands: Command[] = [];
   const outs: Outbound[][] = [];
-  specs.forEach((spec, seq) => {
-    const cmd = commandFor(state, spec, nextId, seq);
-    if (!cmd) return;
+  const state = drive(specs, (cmd, step) => {
     commands.push(cmd);
-    outs.push(reduce(state, cmd).out);
+    outs.push(step.out);
   });
   return { state, commands, outs };
 }
@@ -74,14 +70,7 @@ describe("reduce (property)", () => {
   it("keeps every index consistent: no membership, ownership or session refers to a deleted user or room", () => {
     fc.assert(
       fc.property(stepsArb, (specs) => {
-        const state = createState();
-        const nextId = idMaker();
-        specs.forEach((spec, seq) => {
-          const cmd = commandFor(state, spec, nextId, seq);
-          if (!cmd) return;
-          reduce(state, cmd);
-          checkInvariants(state);
-        });
+        drive(specs, (_cmd, step) => checkInvariants(step.state));
       }),
       { numRuns: 300 },
     );

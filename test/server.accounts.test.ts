@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChatError } from "../src/client/index.js";
-import { startHarness, take, type Harness } from "./helpers/server.js";
+import { rejection, startHarness, take, type Harness } from "./helpers/server.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -8,11 +7,6 @@ afterEach(async () => {
   await h.close();
 });
 
-async function rejection(p: Promise<unknown>): Promise<ChatError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ChatError);
-  return err as ChatError;
-}
 
 describe("accounts", () => {
   beforeEach(async () => {

@@ -1,28 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChatError } from "../src/client/index.js";
+import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol/wire.generated.js";
-import { startHarness, take, type Harness } from "./helpers/server.js";
+import { rejection, take, useHarness } from "./helpers/server.js";
 
-let h: Harness;
-beforeEach(async () => {
-  h = await startHarness();
-});
-afterEach(async () => {
-  expect(h.problems).toEqual([]);
-  await h.close();
-});
+const harness = useHarness();
 
-async function code(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ChatError);
-  return (err as ChatError).code;
-}
+const code = async (p: Promise<unknown>) => (await rejection(p)).code;
 
 
 const MISSING = "00000000-0000-4000-8000-000000000000";
 
 describe("messages", () => {
   it("sends to a room: every connection of every member gets it, the sender's included, and no one else", async () => {
+    const h = harness();
     const [a, a2, b, outsider] = await h.clients(4);
     await a2.request("auth", { user_id: a.user.id, token: a.token! });
     const { room } = await a.request("create_room", { room_name: "r" });
@@ -41,6 +30,7 @@ describe("messages", () => {
   });
 
   it("sends to the lobby: every connection gets it", async () => {
+    const h = harness();
     const cs = await h.clients(3);
     await h.settle(...cs);
     cs.forEach((c) => take(c));
@@ -53,6 +43,7 @@ describe("messages", () => {
   });
 
   it("sends to one user: all the recipient's connections and the sender's other connections, no one else", async () => {
+    const h = harness();
     const [a, a2, b, b2, outsider] = await h.clients(5);
     await a2.request("auth", { user_id: a.user.id, token: a.token! });
     await b2.request("auth", { user_id: b.user.id, token: b.token! });
@@ -70,6 +61,7 @@ describe("messages", () => {
   });
 
   it("keeps direct messages for a recipient who is offline, readable by the two parties only", async () => {
+    const h = harness();
     const [a, b, outsider] = await h.clients(3);
     await b.request("change_name", { username: "bob" });
     const bob = { id: b.user.id, token: b.token! };
@@ -86,6 +78,7 @@ describe("messages", () => {
   });
 
   it("pages through history with before and limit, oldest first, with has_more", async () => {
+    const h = harness();
     const [a, b] = await h.clients(2);
     const { room } = await a.request("create_room", { room_name: "r" });
     const sent: Message[] = [];
@@ -107,6 +100,7 @@ describe("messages", () => {
   });
 
   it("returns the last 50 messages on join, and the rest through history", async () => {
+    const h = harness();
     const [a, b] = await h.clients(2);
     const { room } = await a.request("create_room", { room_name: "busy" });
     for (let i = 0; i < 60; i++) await a.request("send_message", { room_id: room.id, message: `m${i}` });
@@ -119,6 +113,7 @@ describe("messages", () => {
   });
 
   it("answers ping with the server's time", async () => {
+    const h = harness();
     const [a] = await h.clients(1);
     const { ts } = await a.request("ping");
     expect(Number.isNaN(Date.parse(ts))).toBe(false);

@@ -1,27 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChatError } from "../src/client/index.js";
-import { startHarness, take, type Harness } from "./helpers/server.js";
+import { describe, expect, it } from "vitest";
+import { rejection, take, useHarness } from "./helpers/server.js";
 
-let h: Harness;
-beforeEach(async () => {
-  h = await startHarness();
-});
-afterEach(async () => {
-  expect(h.problems).toEqual([]);
-  await h.close();
-});
+const harness = useHarness();
 
-async function code(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ChatError);
-  return (err as ChatError).code;
-}
+const code = async (p: Promise<unknown>) => (await rejection(p)).code;
 
 const MISSING = "00000000-0000-4000-8000-000000000000";
 
 
 describe("rooms", () => {
   it("creates a room: the creator owns and joins it, everyone hears room_created", async () => {
+    const h = harness();
     const [a, b] = await h.clients(2);
     const { room } = await a.request("create_room", { room_name: "  Tea  " });
     expect(room).toMatchObject({ name: "Tea", owner_id: a.user.id, member_count: 1 });
@@ -32,12 +21,14 @@ describe("rooms", () => {
   });
 
   it("refuses a name another room has, ignoring case", async () => {
+    const h = harness();
     const [a, b] = await h.clients(2);
     await a.request("create_room", { room_name: "Tea" });
     expect(await code(b.request("create_room", { room_name: "tEA" }))).toBe("name_taken");
   });
 
   it("renames for the owner only; a change of case of its own name is allowed", async () => {
+    const h = harness();
     const [owner, other] = await h.clients(2);
     const { room } = await owner.request("create_room", { room_name: "tea" });
     await other.request("create_room", { room_name: "coffee" });
@@ -56,6 +47,7 @@ describe("rooms", () => {
   });
 
   it("joins: member_joined to the room's members only; joining again is a silent success", async () => {
+    const h = harness();
     const [owner, joiner, outsider] = await h.clients(3);
     const { room } = await owner.request("create_room", { room_name: "r" });
     await owner.request("send_message", { room_id: room.id, message: "before you came" });
@@ -80,6 +72,7 @@ describe("rooms", () => {
   });
 
   it("lists every room sorted by name, with joined for the asker", async () => {
+    const h = harness();
     const [a, b] = await h.clients(2);
     for (const name of ["beta", "Alpha", "gamma"]) await a.request("create_room", { room_name: name });
     const { rooms } = await b.request("show_rooms", { anything: [1, 2] } as never);
@@ -89,6 +82,7 @@ describe("rooms", () => {
   });
 
   it("leaves: member_left to the remaining members; leaving twice is not_member", async () => {
+    const h = harness();
     const [owner, a, outsider] = await h.clients(3);
     const { room } = await owner.request("create_room", { room_name: "r" });
     await a.request("choose_room", { room_id: room.id });
@@ -106,6 +100,7 @@ describe("rooms", () => {
   });
 
   it("deletes for the owner only: everyone hears room_deleted and the members are out of it", async () => {
+    const h = harness();
     const [owner, member, outsider] = await h.clients(3);
     const { room } = await owner.request("create_room", { room_name: "doomed" });
     await member.request("choose_room", { room_id: room.id });
@@ -127,6 +122,7 @@ describe("rooms", () => {
   });
 
   it("lets an owner leave and rejoin a room it still owns", async () => {
+    const h = harness();
     const [owner] = await h.clients(1);
     const { room } = await owner.request("create_room", { room_name: "r" });
     await owner.request("exit_room", { room_id: room.id });

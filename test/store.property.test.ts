@@ -2,9 +2,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createState, type ChatState } from "../src/core/model.js";
-import { reduce } from "../src/core/reduce.js";
 import { SqliteStore } from "../src/store/sqliteStore.js";
-import { commandFor, idMaker, stepsArb } from "./helpers/commands.js";
+import { drive, stepsArb } from "./helpers/commands.js";
 
 /** What should survive a restart: everything but connections and the accounts nothing refers to. */
 function durable(s: ChatState): ChatState {
@@ -17,12 +16,8 @@ describe("SqliteStore (property)", () => {
     fc.assert(
       fc.property(stepsArb, fc.array(fc.boolean(), { minLength: 200, maxLength: 200 }), (specs, commitAfter) => {
         const store = new SqliteStore(":memory:");
-        const state = createState();
-        const nextId = idMaker();
-        specs.forEach((spec, seq) => {
-          const cmd = commandFor(state, spec, nextId, seq);
-          if (!cmd) return;
-          store.write(reduce(state, cmd).changes);
+        const state = drive(specs, (_cmd, { changes }, seq) => {
+          store.write(changes);
           if (commitAfter[seq % commitAfter.length]) store.commit();
         });
         store.commit();
@@ -36,12 +31,7 @@ describe("SqliteStore (property)", () => {
   it("emits no changes for a failed request", () => {
     fc.assert(
       fc.property(stepsArb, (specs) => {
-        const state = createState();
-        const nextId = idMaker();
-        specs.forEach((spec, seq) => {
-          const cmd = commandFor(state, spec, nextId, seq);
-          if (!cmd) return;
-          const { out, changes } = reduce(state, cmd);
+        drive(specs, (_cmd, { out, changes }) => {
           if (out[0]?.event === "error") expect(changes).toEqual([]);
         });
       }),

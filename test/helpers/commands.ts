@@ -1,7 +1,8 @@
 /** Random command sequences for property tests of the core, built the way the shell builds them. */
 import fc from "fast-check";
 import type { Command } from "../../src/core/commands.js";
-import { LOBBY, type ChatState } from "../../src/core/model.js";
+import { createState, LOBBY, type ChatState } from "../../src/core/model.js";
+import { reduce, type Step } from "../../src/core/reduce.js";
 
 const OPS = [
   "connect", "disconnect", "auth", "auth_wrong", "change_name", "del_user", "send_room", "send_lobby",
@@ -92,3 +93,17 @@ export const stepsArb = fc
   .tuple(fc.integer({ min: 1, max: 4 }), fc.array(stepArb, { minLength: 5, maxLength: 150, size: "max" }))
   .map(([n, rest]) => [...Array.from({ length: n }, () => CONNECT), ...rest]);
 
+
+/**
+ * Applies random steps from an empty state, the way the shell would, calling
+ * `after` with each command, what `reduce` made of it, and its position.
+ */
+export function drive(specs: StepSpec[], after: (cmd: Command, step: Step, seq: number) => void = () => {}): ChatState {
+  const state = createState();
+  const nextId = idMaker();
+  specs.forEach((spec, seq) => {
+    const cmd = commandFor(state, spec, nextId, seq);
+    if (cmd) after(cmd, reduce(state, cmd), seq);
+  });
+  return state;
+}

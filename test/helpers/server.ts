@@ -1,7 +1,8 @@
 /** Starts the real server on port 0 and connects real WebSocket clients to it. */
 import { pino } from "pino";
+import { afterEach, beforeEach, expect } from "vitest";
 import { WebSocket } from "ws";
-import { ChatClient, type Frame } from "../../src/client/index.js";
+import { ChatClient, ChatError, type Frame } from "../../src/client/index.js";
 import { DEFAULTS, type Options } from "../../src/config.js";
 import { compileValidators } from "../../src/protocol/schemas.js";
 import { isRequestEvent } from "../../src/protocol/events.js";
@@ -109,4 +110,32 @@ export async function rawSocket(url: string): Promise<{ ws: WebSocket; frames: F
       else waiters.push(resolve);
     }),
   };
+}
+
+/**
+ * A fresh harness for each test of the calling file, closed after it; a test fails
+ * when any frame the server sent broke its schema. Returns the current harness.
+ */
+export function useHarness(overrides: Partial<Options> = {}): () => Harness {
+  let current: Harness | undefined;
+  beforeEach(async () => {
+    current = await startHarness(overrides);
+  });
+  afterEach(async () => {
+    const h = current!;
+    current = undefined;
+    await h.close();
+    expect(h.problems).toEqual([]);
+  });
+  return () => {
+    if (!current) throw new Error("the harness runs only inside a test");
+    return current;
+  };
+}
+
+/** The ChatError a request rejects with; fails the test when it resolves or fails otherwise. */
+export async function rejection(p: Promise<unknown>): Promise<ChatError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ChatError);
+  return err as ChatError;
 }
