@@ -8,7 +8,7 @@ import type { Command, NewAccount, Target } from "../core/commands.js";
 import type { ChatState, ConnId } from "../core/model.js";
 import type { RequestEvent } from "../protocol/events.js";
 import type { Ref, RequestDataMap } from "../protocol/wire.generated.js";
-import { hashToken, mintToken } from "./tokens.js";
+import { hashToken } from "./tokens.js";
 
 export interface HandlerContext {
   state: ChatState;
