@@ -103,6 +103,20 @@ describe("accounts", () => {
     expect((await again.request("auth", { user_id: a.user.id, token: a.token! })).user.username).toBe("a");
   });
 
+  it("discards a pristine account once its last connection leaves it, whoever's guest it was", async () => {
+    const a = await h.client();
+    const guest = { id: a.user.id, token: a.token! };
+    const b = await h.client();
+    await b.request("auth", { user_id: guest.id, token: guest.token });
+    a.close();
+    await h.settle(b);
+    await expect.poll(() => h.server.hub.state.sessions.get(guest.id)?.size).toBe(1);
+    const c = await h.client();
+    await c.request("change_name", { username: "carol" });
+    await b.request("auth", { user_id: c.user.id, token: c.token! });
+    expect(h.server.hub.state.users.has(guest.id)).toBe(false);
+  });
+
   it("discards a pristine account when its last connection closes, and keeps a named one", async () => {
     const a = await h.client();
     const b = await h.client();
@@ -137,7 +151,7 @@ describe("accounts", () => {
 
   it("rejects names that are empty after trimming, too long, or hold control characters", async () => {
     const a = await h.client();
-    for (const username of ["   ", "x".repeat(33), "bad\u0007name"]) {
+    for (const username of ["   ", "x".repeat(33), "bad\u0007name", "c1\u0085control"]) {
       const err = await rejection(a.request("change_name", { username }));
       expect(err.code).toBe("bad_request");
       expect(err.details?.fields?.[0]?.pointer).toBe("/data/username");

@@ -57,6 +57,11 @@ describe("bad input", () => {
     const badRef = await answerTo(JSON.stringify({ event: "ping", ref: { nested: true } }));
     expect(badRef.ref).toBeUndefined();
     expect(badRef.data.details.fields).toEqual([{ pointer: "/ref", reason: expect.stringMatching(/string of 1-64/) }]);
+    // A ref must survive a round trip through JSON numbers: integers up to 2^53-1.
+    const huge = await answerTo(`{"event":"ping","ref":9007199254740993}`);
+    expect(huge).toMatchObject({ event: "error", data: { code: "bad_request", details: { fields: [{ pointer: "/ref" }] } } });
+    expect(huge.ref).toBeUndefined();
+    expect(await answerTo(JSON.stringify({ event: "ping", ref: Number.MAX_SAFE_INTEGER }))).toMatchObject({ ref: Number.MAX_SAFE_INTEGER });
     const typed = await answerTo(JSON.stringify({ event: 5 }));
     expect(typed.data.details.fields[0].pointer).toBe("/event");
   });

@@ -43,6 +43,7 @@ describe("rate limit", () => {
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "rejected"]);
     const refused = (results[3] as PromiseRejectedResult).reason as ChatError;
     expect(refused.code).toBe("rate_limited");
+    expect(refused.request).toBe("create_room");
     expect(refused.details?.retry_after_ms).toBeGreaterThan(0);
     expect(refused.details?.retry_after_ms).toBeLessThanOrEqual(1000);
     expect([...s.server.hub.state.rooms.values()].map((r) => r.name).sort()).toEqual(["r0", "r1", "r2"]);
@@ -153,6 +154,9 @@ describe("health and metrics", () => {
     const a = await s.client();
     await a.request("send_message", { room_id: "all", message: "hi" });
     await a.request("choose_room", { room_id: "00000000-0000-4000-8000-000000000000" }).catch(() => undefined);
+    a.sendRaw(JSON.stringify({ event: "made-up-event", ref: 1 }));
+    a.sendRaw(JSON.stringify({ event: "made-up-" + "x".repeat(1000), ref: 2 }));
+    await s.settle(a);
     const res = await fetch(httpUrl(s, "/metrics"));
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -160,6 +164,10 @@ describe("health and metrics", () => {
     expect(text).toMatch(/^chat_requests_total\{event="send_message",outcome="ok"\} 1$/m);
     expect(text).toMatch(/^chat_requests_total\{event="choose_room",outcome="not_found"\} 1$/m);
     expect(text).toMatch(/^chat_errors_total\{code="not_found"\} 1$/m);
+    // Event names a client makes up never become labels.
+    expect(text).toMatch(/^chat_requests_total\{event="invalid",outcome="unknown_event"\} 1$/m);
+    expect(text).toMatch(/^chat_requests_total\{event="invalid",outcome="bad_request"\} 1$/m);
+    expect(text).not.toContain("made-up");
     expect(text).toMatch(/^chat_frames_delivered_total \d+$/m);
     expect(text).toMatch(/^chat_send_queue_bytes \d+$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);

@@ -25,7 +25,7 @@ function discardIfPristine(state: ChatState, userId: UserId): void {
 
 export function connect(state: ChatState, cmd: CommandOf<"connect">): Outbound[] {
   const user = createAccount(state, cmd.guest);
-  state.connections.set(cmd.conn, { userId: user.id, guestId: user.id });
+  state.connections.set(cmd.conn, { userId: user.id });
   addTo(state.sessions, user.id, cmd.conn);
   return [welcome(cmd.conn, user)];
 }
@@ -66,8 +66,8 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
   removeFrom(state.sessions, previous, cmd.conn);
   c.userId = target.id;
   addTo(state.sessions, target.id, cmd.conn);
-  // Only this connection's own guest account may be discarded, never one it signed into before.
-  if (previous === c.guestId) discardIfPristine(state, previous);
+  // Never an account anything refers to: only one that holds nothing and has no connection left.
+  discardIfPristine(state, previous);
   return out;
 }
 
@@ -100,7 +100,6 @@ export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[
     const guest = createAccount(state, guests.get(conn)!);
     const c = state.connections.get(conn)!;
     c.userId = guest.id;
-    c.guestId = guest.id;
     addTo(state.sessions, guest.id, conn);
     if (conn !== cmd.conn) out.push({ to: { kind: "conn", conn }, event: "account_deleted", data: { user_id: user.id } });
     out.push(welcome(conn, guest));

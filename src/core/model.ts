@@ -30,8 +30,6 @@ export interface RoomRecord {
 
 export interface ConnectionRecord {
   userId: UserId;
-  /** The guest account created for this connection when it connected. */
-  guestId: UserId;
 }
 
 /** The newest messages of a room or the lobby (at most RECENT_MESSAGES), sorted by id (UUIDv7, so by time). */

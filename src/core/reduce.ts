@@ -61,8 +61,10 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
 }
 
 export function reduce(state: ChatState, cmd: Command): Step {
-  const out = apply(state, cmd);
-  const changes = state.journal;
-  state.journal = [];
-  return { state, out, changes };
+  try {
+    return { state, out: apply(state, cmd), changes: state.journal };
+  } finally {
+    // Also when a command threw (a bug): its half-recorded changes must not join the next one's.
+    state.journal = [];
+  }
 }

@@ -43,7 +43,8 @@ function withRef(result: FrameResult & { ok: false }, ref: Ref | undefined): Fra
   return result;
 }
 
-function isValidRef(ref: unknown): ref is Ref {
+/** A ref the server can echo unchanged: the schema's Ref, checked without ajv. */
+export function isValidRef(ref: unknown): ref is Ref {
   return (
     (typeof ref === "string" && ref.length >= 1 && ref.length <= 64) ||
     (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0)

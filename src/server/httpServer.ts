@@ -105,7 +105,10 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     alive.add(ws);
     ws.on("pong", () => alive.add(ws));
     const conn = hub.open(socketPeer(ws, options.maxBufferedBytes, () => metrics.refused("slow_consumer")));
-    ws.on("message", (data, isBinary) => hub.receive(conn, data as Buffer, isBinary));
+    // Once a close has begun its replies could not be sent, so its requests are not applied either.
+    ws.on("message", (data, isBinary) => {
+      if (ws.readyState === WebSocket.OPEN) hub.receive(conn, data as Buffer, isBinary);
+    });
     ws.on("close", () => {
       metrics.connectionClosed();
       hub.close(conn);

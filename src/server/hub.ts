@@ -16,7 +16,8 @@ import type { ChatState, ConnId, Limits, UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
 import { errorData, type ErrorCode } from "../protocol/errors.js";
-import { readFrame, type FrameLimits } from "../protocol/frame.js";
+import { isRequestEvent } from "../protocol/events.js";
+import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
 import type { Ref } from "../protocol/wire.generated.js";
 import type { Store } from "../store/store.js";
@@ -59,17 +60,19 @@ function envelope(event: string, data: unknown, ref?: Ref): string {
   return JSON.stringify(ref === undefined ? { event, data } : { event, data, ref });
 }
 
-/** The ref of a frame that will not be read further, when it has a valid one. */
-function refOf(raw: string | Buffer, isBinary: boolean): Ref | undefined {
-  if (isBinary) return undefined;
+/** The ref and request name of a frame that will not be read further, as far as they are valid. */
+function glance(raw: string | Buffer, isBinary: boolean): { ref?: Ref; request?: string } {
+  if (isBinary) return {};
   try {
-    const ref = (JSON.parse(String(raw)) as { ref?: unknown } | null)?.ref;
-    if (typeof ref === "string" && ref.length >= 1 && ref.length <= 64) return ref;
-    if (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0) return ref;
+    const parsed = JSON.parse(String(raw)) as { ref?: unknown; event?: unknown } | null;
+    const found: { ref?: Ref; request?: string } = {};
+    if (isValidRef(parsed?.ref)) found.ref = parsed.ref;
+    if (typeof parsed?.event === "string" && isRequestEvent(parsed.event)) found.request = parsed.event;
+    return found;
   } catch {
-    // Not JSON: there is no ref to echo.
+    // Not JSON: there is nothing to echo.
+    return {};
   }
-  return undefined;
 }
 
 const NO_OBSERVER: HubObserver = { request() {}, delivered() {} };
@@ -120,7 +123,9 @@ export class Hub {
 
     const frame = readFrame(raw, isBinary, this.#opts.validators, this.#opts.limits);
     if (!frame.ok) {
-      this.#observer.request(frame.error.request ?? "invalid", frame.error.code);
+      // Only known event names become metric labels: a client must not be able to mint series.
+      const request = frame.error.request;
+      this.#observer.request(request !== undefined && isRequestEvent(request) ? request : "invalid", frame.error.code);
       return this.#send([c.peer], envelope("error", frame.error, frame.ref));
     }
     const { event, data, ref } = frame.request;
@@ -153,11 +158,12 @@ export class Hub {
   }
 
   #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean): void {
-    this.#observer.request("invalid", "rate_limited");
+    const { ref, request } = glance(raw, isBinary);
+    this.#observer.request(request ?? "invalid", "rate_limited");
     if (flooding) return peer.close(1008, "flooding");
     const message = `Too many requests; retry in ${retryAfterMs} ms.`;
-    const error = errorData("rate_limited", undefined, message, { retry_after_ms: retryAfterMs });
-    this.#send([peer], envelope("error", error, refOf(raw, isBinary)));
+    const error = errorData("rate_limited", request, message, { retry_after_ms: retryAfterMs });
+    this.#send([peer], envelope("error", error, ref));
   }
 
   #newAccount(): NewAccount {
