@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
@@ -15,6 +16,7 @@ import { Admission } from "./admission.js";
 import { Hub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
 import { closeWithin, socketPeer } from "./socketPeer.js";
+import { FrameCache } from "./wsFrame.js";
 import { createWebAssets } from "./webAssets.js";
 
 export interface ChatServer {
@@ -96,15 +98,17 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     }
     admission.opened(verdict.ip);
     socket.once("close", () => admission.closed(verdict.ip));
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => connected(ws, socket));
   });
 
   const alive = new WeakSet<WebSocket>();
-  wss.on("connection", (ws: WebSocket) => {
+  const frames = new FrameCache();
+  const onSlow = () => metrics.refused("slow_consumer");
+  function connected(ws: WebSocket, socket: Duplex): void {
     metrics.connectionOpened();
     alive.add(ws);
     ws.on("pong", () => alive.add(ws));
-    const conn = hub.open(socketPeer(ws, options.maxBufferedBytes, () => metrics.refused("slow_consumer")));
+    const conn = hub.open(socketPeer(ws, socket, { maxBufferedBytes: options.maxBufferedBytes, frames, onSlow }));
     // Once a close has begun its replies could not be sent, so its requests are not applied either.
     ws.on("message", (data, isBinary) => {
       if (ws.readyState === WebSocket.OPEN) hub.receive(conn, data as Buffer, isBinary);
@@ -115,7 +119,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     });
     // ws closes the socket itself on protocol errors (1009 for oversized frames); log and move on.
     ws.on("error", (err) => logger.debug({ err, conn }, "socket error"));
-  });
+  }
 
   const heartbeat =
     options.heartbeatMs > 0

@@ -2,9 +2,16 @@
  * A WebSocket as the hub's Peer, with the transport's duties: send only when open,
  * close a slow consumer whose unsent buffer passes the cap rather than let memory
  * grow, and make sure a close completes even when the peer does not answer.
+ *
+ * Text goes out as a frame encoded once for all recipients (FrameCache) and written
+ * straight to the TCP socket, corked until the end of the tick so that the frames
+ * one socket gets in a turn leave in one write. ws runs without compression, so its
+ * own sender (pings, close frames) writes to the same socket in the same order.
  */
+import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import type { Peer } from "./hub.js";
+import type { FrameCache } from "./wsFrame.js";
 
 /** How long a peer may take to answer our close frame before its socket is destroyed. */
 const CLOSE_GRACE_MS = 2000;
@@ -15,17 +22,31 @@ export function closeWithin(ws: WebSocket, code: number, reason: string, graceMs
   setTimeout(() => ws.terminate(), graceMs).unref();
 }
 
-export function socketPeer(ws: WebSocket, maxBufferedBytes: number, onSlow: () => void): Peer {
+function uncork(socket: Duplex): void {
+  socket.uncork();
+}
+
+export interface SocketPeerOptions {
+  maxBufferedBytes: number;
+  frames: FrameCache;
+  onSlow(): void;
+}
+
+export function socketPeer(ws: WebSocket, socket: Duplex, opts: SocketPeerOptions): Peer {
   return {
     send(text) {
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > maxBufferedBytes) {
-        onSlow();
+      if (ws.bufferedAmount > opts.maxBufferedBytes) {
+        opts.onSlow();
         // Its buffer is full, so a close frame would wait behind it: give it little time.
         closeWithin(ws, 1008, "too slow: unsent data over the limit", 200);
         return;
       }
-      ws.send(text);
+      if (!socket.writableCorked) {
+        socket.cork();
+        process.nextTick(uncork, socket);
+      }
+      socket.write(opts.frames.frameOf(text));
     },
     close(code, reason) {
       closeWithin(ws, code, reason);
