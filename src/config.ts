@@ -86,7 +86,7 @@ function setting<K extends keyof Options>(s: Setting<K>): Setting<K> {
 export const SETTINGS = [
   setting({ key: "port", env: "PORT", flag: "--port", default: 8080, parse: integer(0, 65535), doc: "TCP port; `0` picks a free one (the start-up line shows which)" }),
   setting({ key: "host", env: "HOST", flag: "--host", default: "0.0.0.0", parse: text, doc: "address to listen on" }),
-  setting({ key: "openAuth", env: "CHAT_OPEN_AUTH", flag: "--open-auth", default: false, parse: boolean, doc: "seed-compatible `auth` without a token (anyone may enter any account)" }),
+  setting({ key: "openAuth", env: "CHAT_OPEN_AUTH", flag: "--open-auth", default: false, parse: boolean, doc: "sign-in as the seed system had it: `auth` with only a `user_id` enters any account (a token, when given, is still checked)" }),
   setting({ key: "maxFrameBytes", env: "CHAT_MAX_FRAME_BYTES", flag: "--max-frame-bytes", default: 65536, parse: integer(1024, 16 * 1024 * 1024), doc: "largest accepted frame; a larger one closes the connection with 1009" }),
   setting({ key: "db", env: "CHAT_DB", flag: "--db", default: "./data/chat.db", parse: text, doc: "SQLite file holding accounts, rooms and history (its folder is created); `:memory:` keeps nothing" }),
   setting({ key: "ratePerSecond", env: "CHAT_RATE_PER_SECOND", flag: "--rate-per-second", default: 20, parse: integer(1, 1_000_000), doc: "requests per second a connection may make, sustained" }),

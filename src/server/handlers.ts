@@ -3,7 +3,7 @@
  * non-deterministic it needs (ids, time, token hashes). Handlers read state only
  * to learn which fresh accounts to mint; all rules are checked in `reduce`.
  */
-import { v4 as uuidv4, v7 as uuidv7 } from "uuid";
+import { v4 as uuidv4 } from "uuid";
 import type { Command, NewAccount, Target } from "../core/commands.js";
 import type { ChatState, ConnId } from "../core/model.js";
 import type { RequestEvent } from "../protocol/events.js";
@@ -18,6 +18,8 @@ export interface HandlerContext {
   openAuth: boolean;
   /** Mints a guest account and remembers its token until its welcome is sent. */
   newAccount(): NewAccount;
+  /** The next message id: a UUIDv7 above every one made before. */
+  messageId(): string;
 }
 
 /** A request that reads the store rather than changing state; the hub answers it directly. */
@@ -55,7 +57,7 @@ export const handlers = {
     ...base(ctx),
     target: targetOf(d),
     text: d.message,
-    messageId: uuidv7(),
+    messageId: ctx.messageId(),
   }),
   create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: uuidv4() }),
   rename_room: (d, ctx) => ({ type: "rename_room", ...base(ctx), room_id: d.room_id, room_name: d.room_name }),

@@ -22,6 +22,7 @@ import type { Validators } from "../protocol/schemas.js";
 import type { Ref } from "../protocol/wire.generated.js";
 import type { Store } from "../store/store.js";
 import { toAction, type Query } from "./handlers.js";
+import { MessageIds } from "./messageIds.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { hashToken, mintToken } from "./tokens.js";
 
@@ -89,6 +90,7 @@ export class Hub {
   #uncommitted = false;
   #flushScheduled = false;
   #nextConn = 1;
+  readonly #messageIds = new MessageIds();
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
@@ -136,6 +138,7 @@ export class Hub {
         ts: new Date().toISOString(),
         openAuth: this.#opts.openAuth,
         newAccount: () => this.#newAccount(),
+        messageId: () => this.#messageIds.next(),
         ...(ref === undefined ? {} : { ref }),
       });
       const outcome = action.type === "history" ? this.#history(c.peer, action) : this.#dispatch(action);
