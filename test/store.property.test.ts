@@ -2,7 +2,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createState, type ChatState } from "../src/core/model.js";
+import { MemoryStore } from "../src/store/memoryStore.js";
 import { SqliteStore } from "../src/store/sqliteStore.js";
+import type { Store } from "../src/store/store.js";
 import { drive, stepsArb } from "./helpers/commands.js";
 
 /** What should survive a restart: everything but connections and the accounts nothing refers to. */
@@ -11,11 +13,16 @@ function durable(s: ChatState): ChatState {
   return { ...createState(), users, rooms: s.rooms, roomByName: s.roomByName, memberships: s.memberships, owned: s.owned, recent: s.recent, directPeers: s.directPeers };
 }
 
-describe("SqliteStore (property)", () => {
+const stores: Array<[string, () => Store]> = [
+  ["SqliteStore", () => new SqliteStore(":memory:")],
+  ["MemoryStore", () => new MemoryStore()],
+];
+
+describe.each(stores)("%s (property)", (_name, makeStore) => {
   it("rebuilds the live state's durable part from what it wrote, whatever the commands and commit points", () => {
     fc.assert(
       fc.property(stepsArb, fc.array(fc.boolean(), { minLength: 200, maxLength: 200 }), (specs, commitAfter) => {
-        const store = new SqliteStore(":memory:");
+        const store = makeStore();
         const state = drive(specs, (_cmd, { changes }, seq) => {
           store.write(changes);
           if (commitAfter[seq % commitAfter.length]) store.commit();

@@ -5,6 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from "../src/store/migrations.js";
 import { PAGE_SQL, SqliteStore, StoreError } from "../src/store/sqliteStore.js";
+import { A, B, message, ROOM } from "./helpers/storeRows.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -16,16 +17,6 @@ afterEach(() => {
   dirs.length = 0;
 });
 
-const A = "00000000-0000-4000-8000-00000000000a";
-const B = "00000000-0000-4000-8000-00000000000b";
-const ROOM = "00000000-0000-4000-8000-0000000000f1";
-
-function message(n: number, key: string) {
-  const id = `019a0000-0000-7000-8000-${n.toString(16).padStart(12, "0")}`;
-  return key.startsWith("dm:")
-    ? { id, from: { id: A, username: "a" }, text: `m${n}`, ts: "2026-01-01T00:00:00.000Z", to_user_id: B }
-    : { id, from: { id: A, username: "a" }, text: `m${n}`, ts: "2026-01-01T00:00:00.000Z", room_id: key };
-}
 
 describe("SqliteStore", () => {
   it("creates a new file with its directory, stamped with our application id and the current schema version", () => {
@@ -56,20 +47,6 @@ describe("SqliteStore", () => {
     expect(reopened.recent.get(ROOM)?.map((m) => m.text)).toEqual(["m1"]);
   });
 
-  it("pages through a long conversation by id, newest page first, oldest first within it", () => {
-    const store = new SqliteStore(":memory:");
-    store.write(Array.from({ length: 250 }, (_, i) => ({ type: "message_added" as const, key: "all", message: message(i + 1, "all") })));
-    store.commit();
-    const first = store.page("all", 100);
-    expect(first.messages.map((m) => m.text)).toEqual(Array.from({ length: 100 }, (_, i) => `m${151 + i}`));
-    expect(first.has_more).toBe(true);
-    const second = store.page("all", 100, first.messages[0]!.id);
-    expect(second.messages[0]!.text).toBe("m51");
-    const last = store.page("all", 100, second.messages[0]!.id);
-    expect(last.messages.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i + 1}`));
-    expect(last.has_more).toBe(false);
-  });
-
   it("reads a page through the (conv, id) key rather than a scan", () => {
     const db = new BetterSqlite3(":memory:");
     migrate(db);
@@ -78,23 +55,6 @@ describe("SqliteStore", () => {
     expect(details).toMatch(/SEARCH messages USING PRIMARY KEY \(conv=\? AND id<\?\)/);
     expect(details).not.toMatch(/TEMP B-TREE/);
     db.close();
-  });
-
-  it("deletes a direct conversation with its pair", () => {
-    const store = new SqliteStore(":memory:");
-    const key = A < B ? `dm:${A}:${B}` : `dm:${B}:${A}`;
-    store.write([
-      { type: "user_put", id: A, username: null, tokenHash: "ha" },
-      { type: "user_put", id: B, username: null, tokenHash: "hb" },
-      { type: "direct_pair_added", a: A, b: B },
-      { type: "message_added", key, message: message(1, key) },
-    ]);
-    store.commit();
-    expect(store.load().directPeers.get(B)).toEqual(new Set([A]));
-    store.write([{ type: "direct_pair_deleted", a: B, b: A }, { type: "user_deleted", id: B }]);
-    store.commit();
-    expect(store.page(key, 10).messages).toEqual([]);
-    expect(store.load().directPeers.size).toBe(0);
   });
 
   it("upgrades a file from an older schema version, keeping its data", () => {

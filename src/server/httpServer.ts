@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
 import { compileValidators } from "../protocol/schemas.js";
+import { MemoryStore } from "../store/memoryStore.js";
 import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
 import { Admission } from "./admission.js";
@@ -31,7 +32,7 @@ export interface ChatServer {
 export interface StartOptions {
   options: Readonly<Options>;
   logger: Logger;
-  /** Defaults to a SqliteStore on `options.db`. */
+  /** Defaults to a SqliteStore on `options.db`, or a MemoryStore for ":memory:". */
   store?: Store;
   /** Called after a failed commit has closed every connection with 1011; the process should exit. */
   onFatal?: (err: unknown) => void;
@@ -52,7 +53,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   });
   const admission = new Admission(options);
   let closing = false;
-  const db = store ?? new SqliteStore(options.db);
+  const db = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db));
   const hub = new Hub({
     validators: compileValidators(),
     store: db,

@@ -8,12 +8,18 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { Change } from "../core/changes.js";
-import { addTo, createState, directKey, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../core/model.js";
+import { directKey, type ChatState } from "../core/model.js";
+import { loadState, type StoredRows } from "./loadState.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import { migrate, StoreError } from "./migrations.js";
 import type { Store } from "./store.js";
 
 export { StoreError } from "./migrations.js";
+
+type Row<T> = T extends Iterable<infer R> ? R : never;
+type StoredUser = Row<StoredRows["users"]>;
+type StoredRoom = Row<StoredRows["rooms"]>;
+type StoredMember = Row<StoredRows["members"]>;
 
 /** A page of a conversation, newest first, served by the (conv, id) primary key. */
 export const PAGE_SQL = "SELECT body FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?";
@@ -102,28 +108,13 @@ export class SqliteStore implements Store {
 
   load(): ChatState {
     const db = this.#db;
-    const state = createState();
-    for (const u of db.prepare("SELECT id, username, token_hash FROM users").iterate() as Iterable<{ id: string; username: string | null; token_hash: string }>) {
-      state.users.set(u.id, { id: u.id, username: u.username, tokenHash: u.token_hash, touched: true });
-    }
-    for (const r of db.prepare("SELECT id, name, owner_id FROM rooms").iterate() as Iterable<{ id: string; name: string; owner_id: string }>) {
-      state.rooms.set(r.id, { id: r.id, name: r.name, ownerId: r.owner_id, members: new Set() });
-      state.roomByName.set(nameKey(r.name), r.id);
-      addTo(state.owned, r.owner_id, r.id);
-    }
-    for (const m of db.prepare("SELECT room_id, user_id FROM members").iterate() as Iterable<{ room_id: string; user_id: string }>) {
-      state.rooms.get(m.room_id)?.members.add(m.user_id);
-      addTo(state.memberships, m.user_id, m.room_id);
-    }
-    for (const p of db.prepare("SELECT a, b FROM direct_pairs").iterate() as Iterable<{ a: string; b: string }>) {
-      addTo(state.directPeers, p.a, p.b);
-      addTo(state.directPeers, p.b, p.a);
-    }
-    for (const key of [LOBBY, ...state.rooms.keys()]) {
-      const { messages } = this.page(key, RECENT_MESSAGES);
-      if (messages.length > 0) state.recent.set(key, messages);
-    }
-    return state;
+    return loadState({
+      users: db.prepare("SELECT id, username, token_hash AS tokenHash FROM users").iterate() as Iterable<StoredUser>,
+      rooms: db.prepare("SELECT id, name, owner_id AS ownerId FROM rooms").iterate() as Iterable<StoredRoom>,
+      members: db.prepare("SELECT room_id AS roomId, user_id AS userId FROM members").iterate() as Iterable<StoredMember>,
+      directPairs: db.prepare("SELECT a, b FROM direct_pairs").iterate() as Iterable<{ a: string; b: string }>,
+      page: (key, limit) => this.page(key, limit),
+    });
   }
 
   close(): void {

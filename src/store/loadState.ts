@@ -1,0 +1,34 @@
+/** Builds the state from stored rows: the part of `load` every store shares. */
+import { addTo, createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../core/model.js";
+import type { HistoryReply } from "../protocol/wire.generated.js";
+
+export interface StoredRows {
+  users: Iterable<{ id: string; username: string | null; tokenHash: string }>;
+  rooms: Iterable<{ id: string; name: string; ownerId: string }>;
+  members: Iterable<{ roomId: string; userId: string }>;
+  directPairs: Iterable<{ a: string; b: string }>;
+  page(key: string, limit: number): HistoryReply;
+}
+
+export function loadState(rows: StoredRows): ChatState {
+  const state = createState();
+  for (const u of rows.users) state.users.set(u.id, { id: u.id, username: u.username, tokenHash: u.tokenHash, touched: true });
+  for (const r of rows.rooms) {
+    state.rooms.set(r.id, { id: r.id, name: r.name, ownerId: r.ownerId, members: new Set() });
+    state.roomByName.set(nameKey(r.name), r.id);
+    addTo(state.owned, r.ownerId, r.id);
+  }
+  for (const m of rows.members) {
+    state.rooms.get(m.roomId)?.members.add(m.userId);
+    addTo(state.memberships, m.userId, m.roomId);
+  }
+  for (const p of rows.directPairs) {
+    addTo(state.directPeers, p.a, p.b);
+    addTo(state.directPeers, p.b, p.a);
+  }
+  for (const key of [LOBBY, ...state.rooms.keys()]) {
+    const { messages } = rows.page(key, RECENT_MESSAGES);
+    if (messages.length > 0) state.recent.set(key, messages);
+  }
+  return state;
+}

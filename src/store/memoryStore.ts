@@ -1,0 +1,107 @@
+/**
+ * The ephemeral store behind `CHAT_DB=:memory:`: the same tables as SqliteStore,
+ * as maps and arrays in the process, gone when it ends. It honours the same
+ * contract (changes apply at `commit`, in order), checked by the same tests.
+ */
+import type { Change } from "../core/changes.js";
+import { addTo, directKey, removeFrom, type ChatState } from "../core/model.js";
+import type { HistoryReply, Message } from "../protocol/wire.generated.js";
+import { loadState } from "./loadState.js";
+import type { Store } from "./store.js";
+
+/** Index of the first message whose id is not below `id` (binary search). */
+function lowerBound(messages: Message[], id: string): number {
+  let lo = 0;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (messages[mid]!.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class MemoryStore implements Store {
+  readonly #users = new Map<string, { id: string; username: string | null; tokenHash: string }>();
+  readonly #rooms = new Map<string, { id: string; name: string; ownerId: string }>();
+  /** Room → its members. */
+  readonly #members = new Map<string, Set<string>>();
+  readonly #pairs = new Map<string, { a: string; b: string }>();
+  /** Each conversation's messages, in id order (ids only grow within a process). */
+  readonly #messages = new Map<string, Message[]>();
+  #pending: Change[] = [];
+
+  write(changes: readonly Change[]): void {
+    for (const c of changes) this.#pending.push(c);
+  }
+
+  commit(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    for (const c of batch) this.#apply(c);
+  }
+
+  #apply(c: Change): void {
+    switch (c.type) {
+      case "user_put":
+        this.#users.set(c.id, { id: c.id, username: c.username, tokenHash: c.tokenHash });
+        return;
+      case "user_deleted":
+        this.#users.delete(c.id);
+        return;
+      case "room_put":
+        this.#rooms.set(c.id, { id: c.id, name: c.name, ownerId: c.ownerId });
+        return;
+      case "room_deleted":
+        this.#rooms.delete(c.id);
+        this.#members.delete(c.id);
+        this.#messages.delete(c.id);
+        return;
+      case "member_added":
+        addTo(this.#members, c.roomId, c.userId);
+        return;
+      case "member_removed":
+        removeFrom(this.#members, c.roomId, c.userId);
+        return;
+      case "direct_pair_added":
+        this.#pairs.set(directKey(c.a, c.b), { a: c.a, b: c.b });
+        return;
+      case "direct_pair_deleted":
+        this.#pairs.delete(directKey(c.a, c.b));
+        this.#messages.delete(directKey(c.a, c.b));
+        return;
+      case "message_added": {
+        const conversation = this.#messages.get(c.key);
+        if (conversation) conversation.push(c.message);
+        else this.#messages.set(c.key, [c.message]);
+        return;
+      }
+      default: {
+        const unhandled: never = c;
+        throw new Error(`unhandled change ${JSON.stringify(unhandled)}`);
+      }
+    }
+  }
+
+  page(key: string, limit: number, before?: string): HistoryReply {
+    const messages = this.#messages.get(key);
+    if (!messages) return { messages: [], has_more: false };
+    const end = before === undefined ? messages.length : lowerBound(messages, before);
+    const start = Math.max(0, end - limit);
+    return { messages: messages.slice(start, end), has_more: start > 0 };
+  }
+
+  load(): ChatState {
+    return loadState({
+      users: this.#users.values(),
+      rooms: this.#rooms.values(),
+      members: [...this.#members].flatMap(([roomId, users]) => [...users].map((userId) => ({ roomId, userId }))),
+      directPairs: this.#pairs.values(),
+      page: (key, limit) => this.page(key, limit),
+    });
+  }
+
+  close(): void {
+    this.commit();
+  }
+}
