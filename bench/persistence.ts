@@ -7,7 +7,7 @@
  *   npx tsx bench/persistence.ts [--seconds 5] [--clients 20] [--inflight 8] [--messages 1000000]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,6 +16,7 @@ import { v7 as uuidv7 } from "uuid";
 import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
 import { migrate } from "../src/store/migrations.js";
+import { rssBytes } from "./proc.js";
 
 const { values } = parseArgs({
   options: {
@@ -55,8 +56,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 function rssMiB(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
-  return kb / 1024;
+  return rssBytes(pid) / 2 ** 20;
 }
 
 /**

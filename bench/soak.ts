@@ -7,12 +7,13 @@
  *   npx tsx bench/soak.ts [--clients 200] [--minutes 2] [--sleepers 20]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
 import { ChatClient, ChatError } from "../src/client/index.js";
+import { rssBytes } from "./proc.js";
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,7 @@ const url = await new Promise<string>((resolve, reject) => {
 });
 
 function rssMiB(): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) / 1024;
+  return rssBytes(child.pid!) / 2 ** 20;
 }
 
 const counts = { sent: 0, replied: 0, failed: 0, rateLimited: 0, delivered: 0, closed: 0 };
