@@ -14,7 +14,8 @@ try {
 const logger = pino({ level: options.logLevel });
 let server: ChatServer;
 try {
-  server = await startServer({ options, logger, onFatal: () => process.exit(1) });
+  // Exit a turn later, once the corked 1011 close frames have been written.
+  server = await startServer({ options, logger, onFatal: () => setImmediate(() => process.exit(1)) });
 } catch (err) {
   // A bad database path or a port in use is the operator's to fix: say so in one line.
   if (err instanceof StoreError || (err as NodeJS.ErrnoException).code === "EADDRINUSE" || (err as NodeJS.ErrnoException).code === "EACCES") {

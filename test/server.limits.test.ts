@@ -1,4 +1,5 @@
 /** Abuse and faults: floods, slow consumers, dead peers, caps, origins, metrics. */
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatError } from "../src/client/index.js";
@@ -81,6 +82,38 @@ describe("slow consumers", () => {
     expect(seen).toBeGreaterThan(0);
     const metrics = await (await fetch(httpUrl(s, "/metrics"))).text();
     expect(metrics).toMatch(/chat_connections_refused_total\{reason="slow_consumer"\} [1-9]/);
+  });
+});
+
+describe("slow-consumer check", () => {
+  it("does not close a fast reader for what one busy turn sends it", async () => {
+    const s = await start({ maxBufferedBytes: 64 * 1024 });
+    const [sender, reader] = await s.clients(2);
+    // 50 frames of 2,000 characters in one go: one turn fans out ~100 KB to the reader.
+    const replies = Array.from({ length: 50 }, () => sender.request("send_message", { room_id: "all", message: "r".repeat(2000) }));
+    await Promise.all(replies);
+    await s.settle(reader);
+    expect(reader.closed).toBeNull();
+    expect(reader.pushes.filter((f) => f.event === "message")).toHaveLength(50);
+  });
+});
+
+describe("refused upgrades", () => {
+  it("survives peers that reset the connection while being refused", async () => {
+    const s = await start({});
+    const { port } = s.server;
+    await Promise.all(
+      Array.from({ length: 300 }, () => new Promise<void>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.write("GET /nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+          socket.resetAndDestroy();
+        });
+        socket.on("error", () => {});
+        socket.on("close", () => resolve());
+      })),
+    );
+    const client = await s.client();
+    expect((await client.request("ping")).ts).toBeTypeOf("string");
   });
 });
 

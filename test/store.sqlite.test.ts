@@ -95,6 +95,9 @@ describe("SqliteStore", () => {
     db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY)");
     db.close();
     expect(() => new SqliteStore(path)).toThrow(/not a chat-server database/);
+    const after = new BetterSqlite3(path);
+    expect(after.pragma("journal_mode", { simple: true })).toBe("delete");
+    after.close();
   });
 
   it("gives a clear error for a damaged file and for a path it cannot write", () => {

@@ -87,6 +87,9 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   });
 
   http.on("upgrade", (req, socket, head) => {
+    // Node removes its own listener before 'upgrade': without one, a peer that resets
+    // the connection while we answer it would crash the process.
+    socket.on("error", () => socket.destroy());
     const path = (req.url ?? "/").split("?")[0];
     const refuse = (status: number, text: string) => socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     if (path !== "/ws") return refuse(404, "Not Found");

@@ -36,13 +36,15 @@ export function socketPeer(ws: WebSocket, socket: Duplex, opts: SocketPeerOption
   return {
     send(text) {
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > opts.maxBufferedBytes) {
-        opts.onSlow();
-        // Its buffer is full, so a close frame would wait behind it: give it little time.
-        closeWithin(ws, 1008, "too slow: unsent data over the limit", 200);
-        return;
-      }
       if (!socket.writableCorked) {
+        // Judged at the first frame of a turn, on what earlier turns left unsent: this turn's
+        // own output is not the reader's fault.
+        if (ws.bufferedAmount > opts.maxBufferedBytes) {
+          opts.onSlow();
+          // Its buffer is full, so a close frame would wait behind it: give it little time.
+          closeWithin(ws, 1008, "too slow: unsent data over the limit", 200);
+          return;
+        }
         socket.cork();
         process.nextTick(uncork, socket);
       }

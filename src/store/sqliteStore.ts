@@ -28,11 +28,16 @@ function open(path: string): Database {
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     const db = new BetterSqlite3(path);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.pragma("foreign_keys = OFF");
-    migrate(db);
-    return db;
+    try {
+      // Checked and migrated before anything else changes the file, so a refused file stays as it was.
+      migrate(db);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   } catch (err) {
     if (err instanceof StoreError) throw new StoreError(`cannot use the database ${path}: ${err.message}`);
     const reason = err instanceof Error ? err.message : String(err);
