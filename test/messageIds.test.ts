@@ -11,6 +11,15 @@ describe("MessageIds", () => {
     expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(Date.UTC(2026, 10, 25, 12, 0, 0, 123));
   });
 
+  it("starts above a given id, even when the clock is behind it", () => {
+    const stored = new MessageIds().next(5_000);
+    const ids = new MessageIds(stored);
+    const next = [ids.next(1_000), ids.next(1_000), ids.next(9_000)];
+    expect(next[0]! > stored).toBe(true);
+    expect(next[1]! > next[0]!).toBe(true);
+    expect(next[2]! > next[1]!).toBe(true);
+  });
+
   it("keeps ids strictly increasing within a millisecond, past 4096 of them, and when the clock steps back", () => {
     const ids = new MessageIds();
     const made = [

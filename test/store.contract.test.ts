@@ -43,6 +43,14 @@ describe.each(stores)("%s", (_name, makeStore) => {
   });
 
 
+  it("knows the highest message id stored", () => {
+    const store = makeStore();
+    expect(store.lastMessageId()).toBeUndefined();
+    store.write([3, 1, 2].map((n) => ({ type: "message_added" as const, key: `room-${n}`, message: message(n, `room-${n}`) })));
+    store.commit();
+    expect(store.lastMessageId()).toBe(message(3, "x").id);
+  });
+
   it("applies nothing before commit", () => {
     const store = makeStore();
     store.write([{ type: "user_put", id: A, username: "a", tokenHash: "ha" }, { type: "message_added", key: "all", message: message(1, "all") }]);

@@ -90,12 +90,13 @@ export class Hub {
   #uncommitted = false;
   #flushScheduled = false;
   #nextConn = 1;
-  readonly #messageIds = new MessageIds();
+  readonly #messageIds: MessageIds;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
     this.#observer = opts.observer ?? NO_OBSERVER;
     this.#state = opts.store.load();
+    this.#messageIds = new MessageIds(opts.store.lastMessageId());
     this.#state.limits = { maxRoomsPerAccount: opts.limits.maxRoomsPerAccount, maxRoomMembers: opts.limits.maxRoomMembers };
   }
 

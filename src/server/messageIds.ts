@@ -12,6 +12,14 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
 export class MessageIds {
   #msecs = -1;
   #seq = 0;
+
+  /** `after`: an id every new one must sort above (the last one stored), if any. */
+  constructor(after?: string) {
+    if (after === undefined) return;
+    const hex = after.replaceAll("-", "");
+    this.#msecs = parseInt(hex.slice(0, 12), 16);
+    this.#seq = parseInt(hex.slice(13, 16), 16);
+  }
   readonly #pool = Buffer.alloc(4096);
   #offset = this.#pool.length;
 

@@ -30,6 +30,7 @@ export class MemoryStore implements Store {
   /** Each conversation's messages, in id order (ids only grow within a process). */
   readonly #messages = new Map<string, Message[]>();
   #pending: Change[] = [];
+  #lastMessageId: string | undefined;
 
   write(changes: readonly Change[]): void {
     for (const c of changes) this.#pending.push(c);
@@ -71,6 +72,7 @@ export class MemoryStore implements Store {
         this.#messages.delete(directKey(c.a, c.b));
         return;
       case "message_added": {
+        if (this.#lastMessageId === undefined || c.message.id > this.#lastMessageId) this.#lastMessageId = c.message.id;
         const conversation = this.#messages.get(c.key);
         if (conversation) conversation.push(c.message);
         else this.#messages.set(c.key, [c.message]);
@@ -81,6 +83,10 @@ export class MemoryStore implements Store {
         throw new Error(`unhandled change ${JSON.stringify(unhandled)}`);
       }
     }
+  }
+
+  lastMessageId(): string | undefined {
+    return this.#lastMessageId;
   }
 
   page(key: string, limit: number, before?: string): HistoryReply {

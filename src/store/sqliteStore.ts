@@ -111,6 +111,10 @@ export class SqliteStore implements Store {
     return { messages, has_more };
   }
 
+  lastMessageId(): string | undefined {
+    return (this.#db.prepare("SELECT max(id) AS id FROM messages").get() as { id: string | null }).id ?? undefined;
+  }
+
   load(): ChatState {
     const db = this.#db;
     return loadState({

@@ -13,6 +13,8 @@ export interface Store {
   write(changes: readonly Change[]): void;
   /** Makes everything written so far durable, atomically. Throws when it cannot. */
   commit(): void;
+  /** The highest message id stored, so that new ids sort after it even if the clock went back. */
+  lastMessageId(): string | undefined;
   /** A page of a conversation's committed messages, oldest first. */
   page(key: string, limit: number, before?: string): HistoryReply;
   close(): void;
