@@ -89,6 +89,8 @@ export class Hub {
   #outbox: Delivery[] = [];
   #uncommitted = false;
   #flushScheduled = false;
+  /** Set when a commit failed: from then on nothing is applied or sent. */
+  #failed = false;
   #nextConn = 1;
   readonly #messageIds: MessageIds;
 
@@ -120,7 +122,7 @@ export class Hub {
   /** Handles one frame from a connection. Every frame gets exactly one reply or error. */
   receive(conn: ConnId, raw: string | Buffer, isBinary: boolean): void {
     const c = this.#conns.get(conn);
-    if (!c) return;
+    if (!c || this.#failed) return;
     const admission = c.bucket.take(performance.now());
     if (!admission.ok) return this.#refuse(c.peer, raw, isBinary, admission.retryAfterMs, admission.flooding);
 
@@ -224,6 +226,7 @@ export class Hub {
 
   /** Sends at once when nothing waits for a commit; otherwise after it, keeping the order. */
   #send(peers: Peer[], text: string): void {
+    if (this.#failed) return;
     if (!this.#uncommitted && this.#outbox.length === 0) {
       for (const p of peers) p.send(text);
       this.#observer.delivered(peers.length);
@@ -238,11 +241,13 @@ export class Hub {
 
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#failed) return;
     if (this.#uncommitted) {
       try {
         this.#opts.store.commit();
       } catch (err) {
         // Replies would claim what the disk does not hold: send nothing more, stop.
+        this.#failed = true;
         this.#outbox = [];
         this.#opts.onFatal(err);
         return;

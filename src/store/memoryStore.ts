@@ -108,6 +108,6 @@ export class MemoryStore implements Store {
   }
 
   close(): void {
-    this.commit();
+    this.#pending = [];
   }
 }

@@ -127,7 +127,7 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    this.commit();
+    this.#pending = [];
     this.#db.close();
   }
 }

@@ -17,5 +17,6 @@ export interface Store {
   lastMessageId(): string | undefined;
   /** A page of a conversation's committed messages, oldest first. */
   page(key: string, limit: number, before?: string): HistoryReply;
+  /** Releases the store; what was written but not committed is dropped (the hub commits first). */
   close(): void;
 }
