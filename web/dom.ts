@@ -30,3 +30,12 @@ export function byId<T extends HTMLElement>(id: string, kind: new () => T): T {
 export function fill(el: Element, ...children: Child[]): void {
   el.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
 }
+
+/** Runs `run` on submitting the form #id, in place of the browser's page load. */
+export function onSubmit(id: string, run: (form: HTMLFormElement) => Promise<unknown> | void): void {
+  const form = byId(id, HTMLFormElement);
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void run(form);
+  });
+}

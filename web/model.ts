@@ -1,7 +1,7 @@
 /**
  * The page's state as plain data, and the small rules that change it: which
  * conversation a message belongs to, merging pages of history, the room list.
- * No DOM here; `view.ts` draws this and `app.ts` feeds it.
+ * No DOM here; `view.ts` draws this and the rest of the page feeds it.
  */
 import type { Message, Room, RoomListing, User } from "../src/client/index.js";
 
@@ -39,6 +39,16 @@ export interface Conversation {
 
 export function newConversation(): Conversation {
   return { entries: [], ids: new Set(), loaded: false, hasMore: false, loading: false, unread: 0 };
+}
+
+/** The conversation `key` in `convs`, added empty when it is not there yet. */
+export function conversationFor(convs: Map<ConvKey, Conversation>, key: ConvKey): Conversation {
+  let conv = convs.get(key);
+  if (!conv) {
+    conv = newConversation();
+    convs.set(key, conv);
+  }
+  return conv;
 }
 
 /** The conversation a message belongs to, seen from the account `me`. */

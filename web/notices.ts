@@ -1,5 +1,6 @@
 /** Messages to the person at the top of the page: errors stay until dismissed, news fades by itself. */
 import { byId, h } from "./dom.js";
+import { describeError } from "./text.js";
 
 const MAX_SHOWN = 3;
 const INFO_MS = 8000;
@@ -18,4 +19,14 @@ export function notify(kind: NoticeKind, text: string): void {
   box.append(item);
   while (box.children.length > MAX_SHOWN) box.firstElementChild?.remove();
   if (kind === "info") setTimeout(dismiss, INFO_MS);
+}
+
+/** Runs a request; on failure shows what went wrong and resolves to undefined. */
+export async function attempt<T>(action: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    notify("error", describeError(action, err));
+    return undefined;
+  }
 }

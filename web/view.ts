@@ -261,6 +261,22 @@ export function showPane(pane: "list" | "conversation"): void {
   document.body.dataset.view = pane;
 }
 
+/** Matches style.css: from this width the list and the conversation stand side by side. */
+const wide = (): boolean => window.matchMedia("(min-width: 721px)").matches;
+
+/**
+ * Puts the keyboard in a conversation just opened: on a wide screen in its composer (its
+ * join button while it cannot be written in), on a narrow one on its title.
+ */
+export function focusComposer(): void {
+  if (!wide()) {
+    el.title().focus();
+    return;
+  }
+  if (!el.composer().hidden) el.composerInput().focus();
+  else byId("join", HTMLButtonElement).focus();
+}
+
 export function peerOf(key: ConvKey): string | null {
   const t = parseKey(key);
   return t?.kind === "dm" ? t.id : null;
