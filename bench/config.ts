@@ -173,7 +173,7 @@ const ours = ["src/main.ts", "--port", "0", "--host", "127.0.0.1", "--log-level"
  * rather than capacity. They are lifted, not removed: the admission and token-bucket
  * code still runs on every connection and request.
  */
-const OURS_LIMITS: Record<string, string> = {
+export const OURS_LIMITS: Record<string, string> = {
   CHAT_MAX_CONNECTIONS: "10000000",
   CHAT_MAX_CONNECTIONS_PER_IP: "10000000",
   CHAT_RATE_PER_SECOND: "1000000",
@@ -185,15 +185,16 @@ const OURS_LIMITS: Record<string, string> = {
  * added storage backend is one more row here. Ratio columns are computed for
  * every `kind: "ours"` variant against `raw` and `socketio`.
  */
+/** Our server (src/main.ts on a free loopback port) with exactly this environment on top of the process's. */
+export function oursWith(env: Record<string, string>, name = "ours", label = "ours"): ServerVariant {
+  return { name, kind: "ours", label, args: [...tsx, ...ours], env, enabled: () => true };
+}
+
 export const SERVER_VARIANTS: readonly ServerVariant[] = [
-  { name: "ours", kind: "ours", label: "ours (memory)", args: [...tsx, ...ours], env: { ...OURS_LIMITS, CHAT_DB: ":memory:" }, enabled: () => true },
+  oursWith({ ...OURS_LIMITS, CHAT_DB: ":memory:" }, "ours", "ours (memory)"),
   {
-    name: "ours-disk",
-    kind: "ours",
-    label: "ours (SQLite file)",
-    args: [...tsx, ...ours],
     // A fresh file per spawn: servers.ts replaces {spawn} and deletes the file afterwards.
-    env: { ...OURS_LIMITS, CHAT_DB: join(tmpdir(), "chat-bench-{spawn}.db") },
+    ...oursWith({ ...OURS_LIMITS, CHAT_DB: join(tmpdir(), "chat-bench-{spawn}.db") }, "ours-disk", "ours (SQLite file)"),
     // Opt-in: it lengthens the run by a third, and a server older than CHAT_DB support would silently measure memory.
     enabled: (o) => o.disk || "needs --disk (BENCH_DISK=1)",
   },

@@ -6,17 +6,19 @@
  *
  *   npx tsx bench/persistence.ts [--seconds 5] [--clients 20] [--inflight 8] [--messages 1000000]
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import BetterSqlite3 from "better-sqlite3";
 import { v7 as uuidv7 } from "uuid";
 import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
 import { migrate } from "../src/store/migrations.js";
+import { OURS_LIMITS, oursWith } from "./config.js";
 import { rssBytes } from "./proc.js";
+import { startServer, type RunningServer } from "./servers.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,29 +32,13 @@ const SECONDS = Number(values.seconds);
 const CLIENTS = Number(values.clients);
 const INFLIGHT = Number(values.inflight);
 const STORED = Number(values.messages);
-const root = new URL("..", import.meta.url);
+const root = fileURLToPath(new URL("..", import.meta.url));
 
-function startServer(db: string): Promise<{ child: ChildProcess; url: string; startedMs: number }> {
+/** Our server on `db`, with rate limits lifted: this measures the write path, not policy. */
+async function start(db: string): Promise<{ server: RunningServer; startedMs: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--port", "0", "--host", "127.0.0.1", "--log-level", "info"], {
-    cwd: root,
-    // It measures the write path, not policy: rate limits off.
-    env: { ...process.env, CHAT_DB: db, CHAT_RATE_PER_SECOND: "1000000", CHAT_RATE_BURST: "1000000" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      const m = /"url":"(ws:[^"]+)"/.exec(String(chunk));
-      if (m) resolve({ child, url: m[1]!, startedMs: performance.now() - t0 });
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
+  const server = await startServer(oursWith({ ...OURS_LIMITS, CHAT_DB: db }), { cwd: root, fds: 1024 });
+  return { server, startedMs: performance.now() - t0 };
 }
 
 function rssMiB(pid: number): number {
@@ -64,8 +50,8 @@ function rssMiB(pid: number): number {
  * the figure measures the server's write path rather than fan-out, INFLIGHT requests in flight each.
  */
 async function throughput(db: string): Promise<number> {
-  const { child, url } = await startServer(db);
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => ChatClient.connect(url, { WebSocket: WebSocket as never })));
+  const { server } = await start(db);
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => ChatClient.connect(server.url, { WebSocket })));
   const rooms = await Promise.all(clients.map((c, i) => c.request("create_room", { room_name: `bench ${i}` })));
   let acked = 0;
   let measuring = false;
@@ -83,7 +69,7 @@ async function throughput(db: string): Promise<number> {
     ),
   );
   for (const c of clients) c.close();
-  await stop(child);
+  await server.stop();
   return acked / SECONDS;
 }
 
@@ -139,12 +125,12 @@ try {
   const t0 = performance.now();
   fillDatabase(path);
   console.log(`wrote ${STORED} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s; file ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`);
-  const empty = await startServer(join(dir, "empty.db"));
-  const emptyRss = rssMiB(empty.child.pid!);
-  await stop(empty.child);
-  const full = await startServer(path);
-  const fullRss = rssMiB(full.child.pid!);
-  await stop(full.child);
+  const empty = await start(join(dir, "empty.db"));
+  const emptyRss = rssMiB(empty.server.pid);
+  await empty.server.stop();
+  const full = await start(path);
+  const fullRss = rssMiB(full.server.pid);
+  await full.server.stop();
   console.log(`start-up to listening: empty file ${empty.startedMs.toFixed(0)} ms, ${STORED} messages ${full.startedMs.toFixed(0)} ms`);
   console.log(`RSS after start: empty ${emptyRss.toFixed(0)} MiB, ${STORED} messages ${fullRss.toFixed(0)} MiB`);
 } finally {

@@ -6,14 +6,16 @@
  *
  *   npx tsx bench/soak.ts [--clients 200] [--minutes 2] [--sleepers 20]
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
 import { ChatClient, ChatError } from "../src/client/index.js";
+import { oursWith } from "./config.js";
 import { rssBytes } from "./proc.js";
+import { startServer } from "./servers.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,26 +29,20 @@ const MINUTES = Number(values.minutes);
 const SLEEPERS = Number(values.sleepers);
 const dir = mkdtempSync(join(tmpdir(), "chat-soak-"));
 
-const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--port", "0", "--host", "127.0.0.1"], {
-  cwd: new URL("..", import.meta.url),
-  env: { ...process.env, CHAT_DB: join(dir, "soak.db"), CHAT_LOG_LEVEL: "info", CHAT_MAX_CONNECTIONS_PER_IP: "100000", CHAT_MAX_BUFFERED_BYTES: String(256 * 1024) },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const url = await new Promise<string>((resolve, reject) => {
-  child.stdout!.on("data", (chunk: Buffer) => {
-    const m = /"url":"(ws:[^"]+)"/.exec(String(chunk));
-    if (m) resolve(m[1]!);
-  });
-  child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-});
+// Policy stays on (rate limits, slow-reader cap) except the per-IP cap: every client here is 127.0.0.1.
+const server = await startServer(
+  oursWith({ CHAT_DB: join(dir, "soak.db"), CHAT_MAX_CONNECTIONS_PER_IP: "100000", CHAT_MAX_BUFFERED_BYTES: String(256 * 1024) }),
+  { cwd: fileURLToPath(new URL("..", import.meta.url)), fds: 4096 },
+);
+const url = server.url;
 
 function rssMiB(): number {
-  return rssBytes(child.pid!) / 2 ** 20;
+  return rssBytes(server.pid) / 2 ** 20;
 }
 
 const counts = { sent: 0, replied: 0, failed: 0, rateLimited: 0, delivered: 0, closed: 0 };
 const failures = new Map<string, number>();
-const connect = () => ChatClient.connect(url, { WebSocket: WebSocket as never, requestTimeoutMs: 30_000 });
+const connect = () => ChatClient.connect(url, { WebSocket, requestTimeoutMs: 30_000 });
 
 const clients: ChatClient[] = [];
 for (let i = 0; i < CLIENTS; i++) {
@@ -130,6 +126,5 @@ console.log(`honest clients closed by the server: ${counts.closed}; sleepers clo
 console.log(`server RSS: start ${startRss.toFixed(0)} MiB, end ${endRss.toFixed(0)} MiB`);
 for (const c of clients) c.close();
 for (const ws of sleepers) ws.terminate();
-child.kill("SIGTERM");
-await new Promise((resolve) => child.once("exit", resolve));
+await server.stop();
 rmSync(dir, { recursive: true, force: true });

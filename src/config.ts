@@ -14,7 +14,7 @@ export interface Options {
   maxFrameBytes: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. @default "info" */
   logLevel: string;
-  /** SQLite file (its directory is created), or ":memory:" to keep nothing. @default "./data/chat.db" */
+  /** SQLite file (its directory is created), or ":memory:" to keep state in the process only. @default "./data/chat.db" */
   db: string;
   /** Requests a connection may make per second, sustained. @default 20 */
   ratePerSecond: number;

@@ -1,6 +1,6 @@
 /** Accounts and sessions: connect, disconnect, auth, change_name, del_user. */
 import type { CommandOf, NewAccount } from "./commands.js";
-import { putUser, record, touch } from "./changes.js";
+import { putUser, record } from "./changes.js";
 import { addTo, removeFrom, type ChatState, type ConnId, type UserId, type UserRecord } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { deleteRoom, leaveRoom } from "./rooms.js";
@@ -74,8 +74,8 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
 export function changeName(state: ChatState, cmd: CommandOf<"change_name">): Outbound[] {
   const user = accountOf(state, cmd.conn);
   user.username = cmd.username;
-  if (user.touched) putUser(state, user);
-  else touch(state, user);
+  user.touched = true;
+  putUser(state, user);
   const audience = new Set<UserId>([user.id]);
   for (const roomId of state.memberships.get(user.id) ?? []) {
     for (const member of state.rooms.get(roomId)?.members ?? []) audience.add(member);

@@ -1,7 +1,7 @@
 /**
  * Commands: a request plus everything non-deterministic it needs (new ids, the
- * time, token hashes), so that `reduce` stays pure and a log of commands replays
- * to the same state. Plain-text tokens never appear here, only their hashes.
+ * time, token hashes), so that `reduce` stays pure and the same commands always
+ * lead to the same state. Plain-text tokens never appear here, only their hashes.
  */
 import type { Ref, RoomTarget } from "../protocol/wire.generated.js";
 import type { ConnId, MessageId, RoomId, UserId } from "./model.js";

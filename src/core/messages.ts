@@ -3,7 +3,7 @@ import { errorData } from "../protocol/errors.js";
 import type { ErrorPush, Message } from "../protocol/wire.generated.js";
 import { record, touch } from "./changes.js";
 import type { CommandOf, Target } from "./commands.js";
-import { addTo, directKey, LOBBY, RECENT_MESSAGES, type ChatState, type ConnId } from "./model.js";
+import { addTo, directKey, LOBBY, RECENT_MESSAGES, type ChatState, type ConnId, type UserRecord } from "./model.js";
 import type { Audience, Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
 import { userView } from "./views.js";
@@ -15,30 +15,30 @@ function remember(state: ChatState, key: string, message: Message): void {
   if (recent.length > RECENT_MESSAGES) recent.shift();
 }
 
-/** The conversation a target names, as seen by the connection's account, or why it may not use it. */
+/** The conversation a target names, as seen by the connection's account (returned too), or why it may not use it. */
 export function conversationOf(
   state: ChatState,
   conn: ConnId,
   target: Target,
-): { key: string; to: Audience } | { error: ErrorPush } {
+): { key: string; to: Audience; user: UserRecord } | { error: ErrorPush } {
   const user = accountOf(state, conn);
   if ("user_id" in target) {
     const peer = target.user_id;
     if (!state.users.has(peer)) return { error: errorData("not_found", undefined, `No user has the id ${peer}.`) };
-    return { key: directKey(user.id, peer), to: { kind: "users", users: [peer, user.id], except: conn } };
+    return { key: directKey(user.id, peer), to: { kind: "users", users: [peer, user.id], except: conn }, user };
   }
   const roomId = target.room_id;
-  if (roomId === LOBBY) return { key: LOBBY, to: { kind: "everyone" } };
+  if (roomId === LOBBY) return { key: LOBBY, to: { kind: "everyone" }, user };
   const room = state.rooms.get(roomId);
   if (!room) return { error: errorData("not_found", undefined, `No room has the id ${roomId}.`) };
   if (!room.members.has(user.id)) return { error: errorData("not_member", undefined, "Join the room first (choose_room).") };
-  return { key: roomId, to: { kind: "room", room: roomId } };
+  return { key: roomId, to: { kind: "room", room: roomId }, user };
 }
 
 export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">): Outbound[] {
   const conversation = conversationOf(state, cmd.conn, cmd.target);
   if ("error" in conversation) return fail(cmd, conversation.error.code, conversation.error.message);
-  const sender = accountOf(state, cmd.conn);
+  const sender = conversation.user;
   touch(state, sender);
   const base = { id: cmd.messageId, from: userView(sender), text: cmd.text, ts: cmd.ts };
   let message: Message;

@@ -24,7 +24,7 @@ export interface Step {
 }
 
 function apply(state: ChatState, cmd: Command): Outbound[] {
-  // A request from a connection that is already gone (possible once the log is shared) changes nothing.
+  // A request from a connection that is already gone (possible once several nodes share state) changes nothing.
   if (cmd.type !== "connect" && !state.connections.has(cmd.conn)) return [];
   switch (cmd.type) {
     case "connect":

@@ -1,6 +1,6 @@
 /** Wire views of state records. */
 import type { Room, RoomListing, User } from "../protocol/wire.generated.js";
-import type { RoomRecord, UserRecord } from "./model.js";
+import { nameKey, type RoomRecord, type UserRecord } from "./model.js";
 
 export function userView(u: UserRecord): User {
   return { id: u.id, username: u.username };
@@ -16,8 +16,8 @@ export function roomListing(r: RoomRecord, joined: boolean): RoomListing {
 
 /** Rooms by name ignoring case, then by id, so that listings are stable. */
 export function byName(a: RoomRecord, b: RoomRecord): number {
-  const x = a.name.toLowerCase();
-  const y = b.name.toLowerCase();
+  const x = nameKey(a.name);
+  const y = nameKey(b.name);
   if (x !== y) return x < y ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

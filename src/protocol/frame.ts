@@ -17,8 +17,6 @@ export type FrameResult =
   | { ok: true; request: Request }
   | { ok: false; error: ErrorPush; ref?: Ref };
 
-const ANY_DATA: ReadonlySet<RequestEvent> = new Set(["del_user", "show_rooms", "ping"]);
-
 /** Names are checked after trimming; the schema only bounds their raw size. */
 const TRIMMED_NAME_LIMITS: Partial<Record<RequestEvent, { field: string; max: number }>> = {
   change_name: { field: "username", max: 32 },
@@ -88,26 +86,25 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
     );
   }
   let data = envelope.data;
-  if (!ANY_DATA.has(event)) {
-    const validate = v.request[event];
-    if (!validate(data)) return badRequest(event, fieldProblems(validate.errors ?? [], "/data"), ref);
-    if (event === "send_message") {
-      const length = [...(data as { message: string }).message].length;
-      if (length > limits.maxMessageChars) {
-        return badRequest(event, [{ pointer: "/data/message", reason: `must be at most ${limits.maxMessageChars} characters` }], ref);
-      }
+  // The "any data" requests (del_user, show_rooms, ping) have schemas that accept every value, or none.
+  const validate = v.request[event];
+  if (!validate(data)) return badRequest(event, fieldProblems(validate.errors ?? [], "/data"), ref);
+  if (event === "send_message") {
+    const length = [...(data as { message: string }).message].length;
+    if (length > limits.maxMessageChars) {
+      return badRequest(event, [{ pointer: "/data/message", reason: `must be at most ${limits.maxMessageChars} characters` }], ref);
     }
-    const limit = TRIMMED_NAME_LIMITS[event];
-    if (limit) {
-      const record = data as Record<string, string>;
-      const trimmed = (record[limit.field] ?? "").trim();
-      const length = [...trimmed].length; // code points, as the schema's maxLength counts
-      if (length < 1 || length > limit.max) {
-        const reason = `must be 1-${limit.max} characters after trimming white space`;
-        return badRequest(event, [{ pointer: `/data/${limit.field}`, reason }], ref);
-      }
-      data = { ...record, [limit.field]: trimmed };
+  }
+  const limit = TRIMMED_NAME_LIMITS[event];
+  if (limit) {
+    const record = data as Record<string, string>;
+    const trimmed = (record[limit.field] ?? "").trim();
+    const length = [...trimmed].length; // code points, as the schema's maxLength counts
+    if (length < 1 || length > limit.max) {
+      const reason = `must be 1-${limit.max} characters after trimming white space`;
+      return badRequest(event, [{ pointer: `/data/${limit.field}`, reason }], ref);
     }
+    data = { ...record, [limit.field]: trimmed };
   }
   const request = { event, data } as Request;
   if (ref !== undefined) request.ref = ref;

@@ -38,6 +38,10 @@ export interface StartOptions {
   onFatal?: (err: unknown) => void;
 }
 
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? "/").split("?")[0]!;
+}
+
 function answer(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
   res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
   res.end(body);
@@ -71,8 +75,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   });
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?")[0];
-    switch (path) {
+    switch (pathOf(req)) {
       case "/healthz":
         return answer(res, 200, "ok\n");
       case "/readyz":
@@ -90,9 +93,8 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     // Node removes its own listener before 'upgrade': without one, a peer that resets
     // the connection while we answer it would crash the process.
     socket.on("error", () => socket.destroy());
-    const path = (req.url ?? "/").split("?")[0];
     const refuse = (status: number, text: string) => socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    if (path !== "/ws") return refuse(404, "Not Found");
+    if (pathOf(req) !== "/ws") return refuse(404, "Not Found");
     if (closing) return refuse(503, "Service Unavailable");
     const verdict = admission.check(req);
     if (!verdict.ok) {

@@ -52,7 +52,7 @@ export class SqliteStore implements Store {
   readonly #page: Statement<[string, string, number]>;
   readonly #commitAll: (changes: Change[]) => void;
 
-  /** Opens (creating if needed) and migrates the file at `path`; `:memory:` keeps nothing. Throws StoreError. */
+  /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
   constructor(path: string) {
     const db = (this.#db = open(path));
     const s = (sql: string) => db.prepare(sql);

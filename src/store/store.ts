@@ -1,6 +1,7 @@
 /**
- * The storage seam: what the shell needs from persistence. SQLite (a file, or
- * `:memory:`) implements it today; a shared store for cluster mode would too.
+ * The storage seam: what the shell needs from persistence. SqliteStore (a file)
+ * and MemoryStore (`:memory:`) implement it today; a shared store for cluster mode
+ * would too, though it would need an asynchronous commit.
  */
 import type { Change } from "../core/changes.js";
 import type { ChatState } from "../core/model.js";
