@@ -36,8 +36,30 @@ export interface Options {
   maxRoomMembers: number;
   /** Longest message text, in characters (the protocol's ceiling is 4000). @default 4000 */
   maxMessageChars: number;
-  /** Origins browsers may connect from, comma-separated; empty allows any. @default "" */
+  /** Origins browsers may connect from, comma-separated; empty allows the server's own origin only, `*` any. @default "" */
   allowedOrigins: readonly string[];
+  /** Host names the server is reached by (the `Host` header), comma-separated; empty accepts any. @default "" */
+  publicHosts: readonly string[];
+  /** Milliseconds a new TCP connection has to send a complete request head. @default 10000 */
+  headersTimeoutMs: number;
+  /** Milliseconds an HTTP request may take in all. @default 30000 */
+  requestTimeoutMs: number;
+  /** Accounts an IP address (an IPv6 /64) may make durable per minute, in bursts of as many. @default 120 */
+  accountsPerMinutePerIp: number;
+  /** Rooms an IP address (an IPv6 /64) may create per minute, in bursts of as many. @default 60 */
+  roomsPerMinutePerIp: number;
+  /** Largest reply the server builds, in bytes; a longer history page is cut short. @default 1048576 */
+  maxReplyBytes: number;
+  /** Days stored messages are kept; 0 keeps them for good. @default 0 */
+  retainDays: number;
+  /** Messages kept per conversation (room, lobby, direct); 0 keeps all. @default 0 */
+  retainMessages: number;
+  /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated. @default "" */
+  trustedProxies: readonly string[];
+  /** Port of the separate /metrics listener; "off" serves no metrics, 0 picks a free port. @default "off" */
+  metricsPort: number | null;
+  /** Address of the /metrics listener. @default "127.0.0.1" */
+  metricsHost: string;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -66,6 +88,8 @@ const oneOf =
   };
 
 const text: Parser<string> = (raw) => raw;
+
+const portOrOff: Parser<number | null> = (raw, name) => (raw === "" || raw.toLowerCase() === "off" ? null : integer(0, 65535)(raw, name));
 
 const list: Parser<readonly string[]> = (raw) =>
   Object.freeze(raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
@@ -99,7 +123,18 @@ export const SETTINGS = [
   setting({ key: "maxRoomsPerAccount", env: "CHAT_MAX_ROOMS_PER_ACCOUNT", flag: "--max-rooms-per-account", default: 100, parse: integer(1, 10_000_000), doc: "rooms one account may own (`limit_reached`)" }),
   setting({ key: "maxRoomMembers", env: "CHAT_MAX_ROOM_MEMBERS", flag: "--max-room-members", default: 10_000, parse: integer(1, 10_000_000), doc: "members one room may have (`limit_reached`)" }),
   setting({ key: "maxMessageChars", env: "CHAT_MAX_MESSAGE_CHARS", flag: "--max-message-chars", default: 4000, parse: integer(1, 4000), doc: "longest message text (`bad_request`)" }),
-  setting({ key: "allowedOrigins", env: "CHAT_ALLOWED_ORIGINS", flag: "--allowed-origins", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated origins browsers may connect from (others get HTTP 403); empty allows any" }),
+  setting({ key: "allowedOrigins", env: "CHAT_ALLOWED_ORIGINS", flag: "--allowed-origins", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated origins browsers may connect from besides the server's own (others get HTTP 403); `*` allows any" }),
+  setting({ key: "publicHosts", env: "CHAT_PUBLIC_HOSTS", flag: "--public-hosts", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated host names clients reach the server by; when set, an upgrade whose `Host` is another name is refused with HTTP 421 (stops DNS rebinding)" }),
+  setting({ key: "headersTimeoutMs", env: "CHAT_HEADERS_TIMEOUT_MS", flag: "--headers-timeout-ms", default: 10_000, parse: integer(100, 600_000), doc: "time a new TCP connection has to send a complete request head (a silent or dribbling one is closed)" }),
+  setting({ key: "requestTimeoutMs", env: "CHAT_REQUEST_TIMEOUT_MS", flag: "--request-timeout-ms", default: 30_000, parse: integer(100, 600_000), doc: "time an HTTP request may take in all" }),
+  setting({ key: "accountsPerMinutePerIp", env: "CHAT_ACCOUNTS_PER_MINUTE_PER_IP", flag: "--accounts-per-minute-per-ip", default: 120, parse: integer(1, 10_000_000), doc: "guest accounts one IP address (IPv6: one /64) may make permanent per minute, in bursts of as many (`rate_limited`)" }),
+  setting({ key: "roomsPerMinutePerIp", env: "CHAT_ROOMS_PER_MINUTE_PER_IP", flag: "--rooms-per-minute-per-ip", default: 60, parse: integer(1, 10_000_000), doc: "rooms one IP address (IPv6: one /64) may create per minute, in bursts of as many (`rate_limited`)" }),
+  setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 1024 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest reply the server builds; a `history` page that would be larger is cut short (`has_more: true`)" }),
+  setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
+  setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),
+  setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),
+  setting({ key: "metricsPort", env: "CHAT_METRICS_PORT", flag: "--metrics-port", default: null, parse: portOrOff, doc: "port of a separate listener serving `/metrics`; `off` serves none" }),
+  setting({ key: "metricsHost", env: "CHAT_METRICS_HOST", flag: "--metrics-host", default: "127.0.0.1", parse: text, doc: "address the `/metrics` listener binds" }),
   setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout)" }),
 ] as const;
 

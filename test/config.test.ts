@@ -30,7 +30,8 @@ describe("config", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     const rows = readme.split("\n").filter((line) => line.startsWith("| `"));
     for (const s of SETTINGS) {
-      const shown = Array.isArray(s.default) ? "(any)" : typeof s.default === "boolean" ? (s.default ? "on" : "off") : `\`${String(s.default)}\``;
+      const d: unknown = s.default;
+      const shown = Array.isArray(d) ? "(none)" : typeof d === "boolean" ? (d ? "on" : "off") : d === null ? "`off`" : `\`${String(d)}\``;
       expect(rows).toContain(`| \`${s.env}\` | \`${s.flag}\` | ${shown} | ${s.doc} |`);
     }
   });

@@ -78,8 +78,10 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     switch (pathOf(req)) {
       case "/healthz":
         return answer(res, 200, "ok\n");
-      case "/readyz":
-        return answer(res, closing ? 503 : 200, closing ? "shutting down\n" : "ready\n");
+      case "/readyz": {
+        const why = closing ? "shutting down" : hub.unavailable;
+        return answer(res, why === undefined ? 200 : 503, `${why ?? "ready"}\n`);
+      }
       case "/metrics":
         void metrics.registry.metrics().then((text) => answer(res, 200, text, metrics.registry.contentType));
         return;

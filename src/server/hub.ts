@@ -55,7 +55,8 @@ export interface HubOptions {
 /** A serialised message and the peers it goes to, resolved when the command was applied. */
 type Delivery = { text: string; peers: Peer[] };
 
-type Connection = { peer: Peer; bucket: TokenBucket };
+/** `client` names where the connection comes from (its IP address, an IPv6 /64), for per-address quotas. */
+type Connection = { peer: Peer; bucket: TokenBucket; client: string };
 
 function envelope(event: string, data: unknown, ref?: Ref): string {
   return JSON.stringify(ref === undefined ? { event, data } : { event, data, ref });
@@ -111,10 +112,15 @@ export class Hub {
     return this.#conns.size;
   }
 
-  /** Registers a new connection: it gets a guest account and a welcome. */
-  open(peer: Peer): ConnId {
+  /** Why writes are refused for now (the database could not be written), or undefined while they are not. */
+  get unavailable(): string | undefined {
+    return undefined;
+  }
+
+  /** Registers a new connection from `client` (its address key): it gets a guest account and a welcome. */
+  open(peer: Peer, client = "local"): ConnId {
     const conn = `c${this.#nextConn++}`;
-    this.#conns.set(conn, { peer, bucket: new TokenBucket(this.#opts.rate, performance.now()) });
+    this.#conns.set(conn, { peer, bucket: new TokenBucket(this.#opts.rate, performance.now()), client });
     this.#dispatch({ type: "connect", conn, ts: new Date().toISOString(), guest: this.#newAccount() });
     return conn;
   }
