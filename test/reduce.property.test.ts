@@ -9,6 +9,7 @@ import type { Command } from "../src/core/commands.js";
 import { createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../src/core/model.js";
 import type { Outbound } from "../src/core/outbound.js";
 import { reduce } from "../src/core/reduce.js";
+import { mayWrite } from "../src/core/writes.js";
 import { commandFor, drive, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
 
 /** Runs specs from an empty state; returns the commands applied and everything they sent. */
@@ -38,6 +39,8 @@ function checkInvariants(s: ChatState): void {
     }
   }
   check(s.roomByName.size === s.rooms.size, "name index has no stale names");
+  check(s.roomOrder.length === s.rooms.size && s.roomOrder.every((k, i) => i === 0 || s.roomOrder[i - 1]! < k), "sorted names index every room once");
+  check(s.roomOrder.every((k) => s.roomByName.has(k)), "sorted names are the rooms' names");
   for (const [user, rooms] of s.memberships) {
     check(s.users.has(user), `member ${user} exists`);
     for (const r of rooms) check(s.rooms.get(r)?.members.has(user) === true, `room ${r} lists member ${user}`);
@@ -122,6 +125,47 @@ describe("reduce (property)", () => {
         if (out[0]?.event === "error") expect(state).toEqual(before);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("reduce (property): reads and pages", () => {
+  it("never records a change for a command mayWrite calls read-only", () => {
+    fc.assert(
+      fc.property(stepsArb, stepArb, (specs, last) => {
+        const { state } = run(specs);
+        const cmd = commandFor(state, last, idMaker(1), specs.length);
+        if (!cmd) return;
+        const readOnly = !mayWrite(state, cmd);
+        const { changes } = reduce(state, cmd);
+        if (readOnly) expect(changes).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("lists every room exactly once, in name order, however show_rooms is paged", () => {
+    fc.assert(
+      fc.property(stepsArb, fc.integer({ min: 1, max: 4 }), (specs, limit) => {
+        const { state } = run(specs);
+        const conn = [...state.connections.keys()][0];
+        if (conn === undefined) return;
+        const listed: string[] = [];
+        let after: string | undefined;
+        for (let guard = 0; guard <= state.rooms.size; guard++) {
+          const cmd: Command = { type: "show_rooms", conn, ts: "2026-01-01T00:00:00.000Z", ref: guard, limit };
+          if (after !== undefined) cmd.after = after;
+          const [reply] = reduce(state, cmd).out;
+          if (reply?.event !== "show_rooms") throw new Error(`expected a show_rooms reply, got ${reply?.event}`);
+          expect(reply.data.rooms.length).toBeLessThanOrEqual(limit);
+          listed.push(...reply.data.rooms.map((r) => r.id));
+          after = reply.data.rooms.at(-1)?.name;
+          if (!reply.data.has_more) break;
+        }
+        const expected = [...state.rooms.values()].sort((a, b) => (nameKey(a.name) < nameKey(b.name) ? -1 : 1)).map((r) => r.id);
+        expect(listed).toEqual(expected);
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -1,49 +1,113 @@
-/** A commit that fails (disk full, I/O error): no reply may claim what was not stored. */
+/**
+ * A commit that fails (disk full, I/O error): no reply may claim what was not
+ * stored, the server stays up serving reads, refuses writes with `unavailable`,
+ * and takes writes again by itself once the store does.
+ */
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
 import { DEFAULTS } from "../src/config.js";
-import { startServer } from "../src/server/httpServer.js";
+import { startServer, type ChatServer } from "../src/server/httpServer.js";
 import { MemoryStore } from "../src/store/memoryStore.js";
+import { StoreError } from "../src/store/migrations.js";
+import { httpUrl, rejection } from "./helpers/server.js";
 
 class FailingStore extends MemoryStore {
   failing = false;
   override commit(): void {
-    if (this.failing) throw new Error("disk I/O error");
+    if (this.failing) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
     super.commit();
+  }
+  override probe(): void {
+    if (this.failing) throw new StoreError("the disk is full");
   }
 }
 
+let server: ChatServer | undefined;
+const clients: ChatClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) if (!c.closed) c.close();
+  await server?.close();
+  server = undefined;
+});
+
+async function start(store: MemoryStore, fatal: unknown[]): Promise<ChatServer> {
+  server = await startServer({
+    options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:" },
+    logger: pino({ level: "silent" }),
+    store,
+    onFatal: (err) => fatal.push(err),
+  });
+  return server;
+}
+
+async function connect(s: ChatServer): Promise<ChatClient> {
+  const c = await ChatClient.connect(s.url, { WebSocket });
+  clients.push(c);
+  return c;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 describe("a failed commit", () => {
-  it("sends no reply for what was not stored, closes every connection with 1011, and calls onFatal", async () => {
+  it("answers unavailable instead of what was not stored, keeps serving reads, and takes writes again once the store does", async () => {
     const store = new FailingStore();
     const fatal: unknown[] = [];
-    const server = await startServer({
-      options: { ...DEFAULTS, port: 0, host: "127.0.0.1" },
-      logger: pino({ level: "silent" }),
-      store,
-      onFatal: (err) => fatal.push(err),
-    });
-    const [a, b] = await Promise.all([1, 2].map(() => ChatClient.connect(server.url, { WebSocket })));
-    const { room } = await a!.request("create_room", { room_name: "kept" });
-    const closes = [a!, b!].map((c) => new Promise<number>((resolve) => c.on("close", (ev) => resolve(ev.code))));
+    const s = await start(store, fatal);
+    const [a, b] = [await connect(s), await connect(s)];
+    const { room } = await a.request("create_room", { room_name: "kept" });
+    await b.request("choose_room", { room_id: room.id });
     const seen: string[] = [];
-    b!.on("frame", (f) => seen.push(f.event));
+    b.on("frame", (f) => seen.push(f.event));
 
     store.failing = true;
-    const lost = a!.request("send_message", { room_id: room.id, message: "not stored" });
-    await expect(lost).rejects.toMatchObject({ code: "disconnected" });
-    expect(await Promise.all(closes)).toEqual([1011, 1011]);
-    expect(fatal).toHaveLength(1);
+    const lost = await rejection(a.request("create_room", { room_name: "lost" }));
+    expect(lost.code).toBe("unavailable");
+    expect(lost.details?.retry_after_ms).toBeGreaterThan(0);
+    // Now refused before it is applied.
+    const refused = await rejection(a.request("send_message", { room_id: room.id, message: "not stored" }));
+    expect(refused).toMatchObject({ code: "unavailable", request: "send_message" });
+    // Reads keep working, and show nothing that was not stored.
+    expect((await b.request("show_rooms")).rooms.map((r) => r.name)).toEqual(["kept"]);
+    expect((await b.request("history", { room_id: room.id })).messages).toEqual([]);
+    expect((await b.request("choose_room", { room_id: room.id })).room.name).toBe("kept");
     expect(seen).not.toContain("message");
-    expect(store.page(room.id, 10).messages).toEqual([]);
-    // Nothing more is applied or sent, even if the disk comes back.
+    expect(seen).not.toContain("room_created");
+    const ready = await fetch(httpUrl(s, "/readyz"));
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toMatch(/read-only: the disk is full/);
+    expect((await fetch(httpUrl(s, "/healthz"))).status).toBe(200);
+
     store.failing = false;
-    server.hub.flush();
-    expect(store.page(room.id, 10).messages).toEqual([]);
-    expect(fatal).toHaveLength(1);
-    await server.close();
-    expect(store.page(room.id, 10).messages).toEqual([]);
+    await until(() => s.hub.unavailable === undefined);
+    expect((await fetch(httpUrl(s, "/readyz"))).status).toBe(200);
+    // The lost room was rolled back: its name is free.
+    expect((await a.request("create_room", { room_name: "lost" })).room.name).toBe("lost");
+    expect((await a.request("send_message", { room_id: room.id, message: "stored" })).message.text).toBe("stored");
+    expect(store.page(room.id, 10).messages.map((m) => m.text)).toEqual(["stored"]);
+    expect(fatal).toEqual([]);
+    expect(a.closed).toBeNull();
+    expect(b.closed).toBeNull();
+  });
+
+  it("puts the connections of a del_user whose commit failed back on their account", async () => {
+    const store = new FailingStore();
+    const s = await start(store, []);
+    const [one, two] = [await connect(s), await connect(s)];
+    await one.request("change_name", { username: "kept" });
+    await two.request("auth", { user_id: one.user.id, token: one.token! });
+    const id = one.user.id;
+
+    store.failing = true;
+    expect((await rejection(one.request("del_user"))).code).toBe("unavailable");
+    store.failing = false;
+    await until(() => s.hub.unavailable === undefined);
+    expect([...(s.hub.state.sessions.get(id) ?? [])]).toHaveLength(2);
+    expect((await one.request("change_name", { username: "still here" })).user.id).toBe(id);
+    expect(one.user.id).toBe(id);
+    expect(two.user.id).toBe(id);
   });
 });

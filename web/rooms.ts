@@ -6,6 +6,7 @@ import { byId, onSubmit } from "./dom.js";
 import { HISTORY_PAGE } from "./history.js";
 import { addMessage, LOBBY, newConversation, parseKey, roomKey } from "./model.js";
 import { attempt, notify } from "./notices.js";
+import type { RoomListing } from "../src/client/index.js";
 import type { Page } from "./page.js";
 import { focusComposer, type RoomActions } from "./view.js";
 
@@ -41,12 +42,23 @@ export class Rooms {
 
   async refresh(): Promise<void> {
     const { state } = this.#page;
-    const reply = await attempt("load the rooms", () => this.#page.client.request("show_rooms"));
-    if (!reply) return;
-    state.rooms.replaceAll(reply.rooms);
+    const rooms = await attempt("load the rooms", () => this.#allRooms());
+    if (!rooms) return;
+    state.rooms.replaceAll(rooms);
     const current = parseKey(state.current);
     if (current?.kind === "room" && !state.rooms.get(current.id)) this.#page.open(LOBBY, { show: false, focus: false });
     else this.#page.draw();
+  }
+
+  /** Every page of the listing; the server sends at most 500 rooms a reply. */
+  async #allRooms(): Promise<RoomListing[]> {
+    const rooms: RoomListing[] = [];
+    for (;;) {
+      const last = rooms[rooms.length - 1];
+      const page = await this.#page.client.request("show_rooms", last ? { after: last.name } : {});
+      rooms.push(...page.rooms);
+      if (!page.has_more || page.rooms.length === 0) return rooms;
+    }
   }
 
   /** Member counts change with every join and leave; one refresh covers a burst of them. */

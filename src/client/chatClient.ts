@@ -208,6 +208,12 @@ export class ChatClient {
           this.#token = token;
         };
       }
+      if (event === "replace_token") {
+        // The old token no longer signs in: reconnecting must use the new one.
+        pending.onReply = (d) => {
+          this.#token = (d as ReplyDataMap["replace_token"]).token;
+        };
+      }
       if (onReply) {
         const before = pending.onReply;
         pending.onReply = (d) => {

@@ -1,8 +1,8 @@
-/** Accounts and sessions: connect, disconnect, auth, change_name, del_user. */
+/** Accounts and sessions: connect, disconnect, auth, change_name, del_user, sign_out, replace_token. */
 import type { CommandOf, NewAccount } from "./commands.js";
 import { putUser, record } from "./changes.js";
 import { addTo, removeFrom, type ChatState, type ConnId, type UserId, type UserRecord } from "./model.js";
-import type { Outbound } from "./outbound.js";
+import type { Outbound, TokenReplyOut } from "./outbound.js";
 import { deleteRoom, leaveRoom } from "./rooms.js";
 import { accountOf, fail, reply } from "./step.js";
 import { byName, roomView, userView } from "./views.js";
@@ -39,6 +39,26 @@ export function disconnect(state: ChatState, cmd: CommandOf<"disconnect">): Outb
   return [];
 }
 
+/** Moves a connection onto another account, forgetting the one it leaves if that is pristine. */
+function moveConnection(state: ChatState, conn: ConnId, to: UserId): void {
+  const c = state.connections.get(conn);
+  if (!c) throw new Error(`connection ${conn} is unknown`);
+  const previous = c.userId;
+  removeFrom(state.sessions, previous, conn);
+  c.userId = to;
+  addTo(state.sessions, to, conn);
+  discardIfPristine(state, previous);
+}
+
+/** The fresh guest account for each of `conns`, checked before anything changes so a malformed command leaves no trace. */
+function guestsFor(cmd: { type: string; guests: Array<NewAccount & { conn: ConnId }> }, conns: readonly ConnId[], user: UserId): Map<ConnId, NewAccount> {
+  const guests = new Map<ConnId, NewAccount>(cmd.guests.map((g) => [g.conn, g]));
+  for (const conn of conns) {
+    if (!guests.has(conn)) throw new Error(`${cmd.type} for ${user} lacks a guest account for ${conn}`);
+  }
+  return guests;
+}
+
 export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
   const c = state.connections.get(cmd.conn);
   const target = state.users.get(cmd.user_id);
@@ -62,12 +82,8 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
       data: { user_id: target.id, ts: cmd.ts },
     });
   }
-  const previous = c.userId;
-  removeFrom(state.sessions, previous, cmd.conn);
-  c.userId = target.id;
-  addTo(state.sessions, target.id, cmd.conn);
-  // Never an account anything refers to: only one that holds nothing and has no connection left.
-  discardIfPristine(state, previous);
+  // The account left is forgotten only if it holds nothing and has no connection left.
+  moveConnection(state, cmd.conn, target.id);
   return out;
 }
 
@@ -89,11 +105,7 @@ export function changeName(state: ChatState, cmd: CommandOf<"change_name">): Out
 export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[] {
   const user = accountOf(state, cmd.conn);
   const conns = [...(state.sessions.get(user.id) ?? [])];
-  const guests = new Map(cmd.guests.map((g) => [g.conn, g]));
-  // Check before changing anything, so that a malformed command leaves no half-applied state.
-  for (const conn of conns) {
-    if (!guests.has(conn)) throw new Error(`del_user for ${user.id} lacks a guest account for ${conn}`);
-  }
+  const guests = guestsFor(cmd, conns, user.id);
 
   const out: Outbound[] = [reply(cmd, "del_user", { deleted_user_id: user.id })];
   for (const conn of conns) {
@@ -116,5 +128,31 @@ export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[
   state.directPeers.delete(user.id);
   state.users.delete(user.id);
   if (user.touched) record(state, { type: "user_deleted", id: user.id });
+  return out;
+}
+
+export function signOut(state: ChatState, cmd: CommandOf<"sign_out">): Outbound[] {
+  const user = accountOf(state, cmd.conn);
+  const guest = createAccount(state, cmd.guest);
+  moveConnection(state, cmd.conn, guest.id);
+  return [reply(cmd, "sign_out", { user_id: user.id }), welcome(cmd.conn, guest)];
+}
+
+export function replaceToken(state: ChatState, cmd: CommandOf<"replace_token">): Outbound[] {
+  const user = accountOf(state, cmd.conn);
+  const others = [...(state.sessions.get(user.id) ?? [])].filter((conn) => conn !== cmd.conn);
+  const guests = guestsFor(cmd, others, user.id);
+  user.tokenHash = cmd.tokenHash;
+  // A pristine account is not stored; its new hash lives with it in memory.
+  if (user.touched) putUser(state, user);
+  const token: TokenReplyOut = { to: { kind: "conn", conn: cmd.conn }, event: "replace_token", data: { user: userView(user) } };
+  if (cmd.ref !== undefined) token.ref = cmd.ref;
+  const out: Outbound[] = [token];
+  for (const conn of others) {
+    const guest = createAccount(state, guests.get(conn)!);
+    moveConnection(state, conn, guest.id);
+    out.push({ to: { kind: "conn", conn }, event: "signed_out", data: { user_id: user.id, reason: "token_replaced" } });
+    out.push(welcome(conn, guest));
+  }
   return out;
 }

@@ -34,10 +34,14 @@ export type Command =
   | (RequestBase & { type: "create_room"; room_name: string; roomId: RoomId })
   | (RequestBase & { type: "rename_room"; room_id: RoomId; room_name: string })
   | (RequestBase & { type: "choose_room"; room_id: RoomId })
-  | (RequestBase & { type: "show_rooms" })
+  | (RequestBase & { type: "show_rooms"; limit: number; after?: string })
   | (RequestBase & { type: "del_room"; room_id: RoomId })
   | (RequestBase & { type: "exit_room"; room_id: RoomId })
-  | (RequestBase & { type: "ping" });
+  | (RequestBase & { type: "ping" })
+  /** `guest` is the fresh account the connection moves to. */
+  | (RequestBase & { type: "sign_out"; guest: NewAccount })
+  /** `guests` holds one fresh account for every *other* connection of the account, which is signed out. */
+  | (RequestBase & { type: "replace_token"; tokenHash: string; guests: Array<NewAccount & { conn: ConnId }> });
 
 export type CommandType = Command["type"];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;

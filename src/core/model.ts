@@ -54,6 +54,8 @@ export interface ChatState {
   rooms: Map<RoomId, RoomRecord>;
   /** Lower-cased room name → room, for the uniqueness rule. */
   roomByName: Map<string, RoomId>;
+  /** Every lower-cased room name, sorted: the order of `show_rooms` pages. */
+  roomOrder: string[];
   /** Rooms each account is a member of. */
   memberships: Map<UserId, Set<RoomId>>;
   /** Rooms each account owns (an owner may have left its room). */
@@ -75,6 +77,7 @@ export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
     users: new Map(),
     rooms: new Map(),
     roomByName: new Map(),
+    roomOrder: [],
     memberships: new Map(),
     owned: new Map(),
     connections: new Map(),

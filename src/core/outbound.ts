@@ -14,16 +14,19 @@ export type Audience =
   | { kind: "room"; room: RoomId }
   | { kind: "everyone" };
 
-export type Reply = {
-  [E in RequestEvent]: { to: Audience; event: E; data: ReplyDataMap[E]; ref?: Ref };
-}[RequestEvent];
+/** Replies and pushes that hand out a token carry the account only: the shell, which minted the token, adds it. */
+type TokenEvent = "welcome" | "replace_token";
 
-/** `welcome` carries the account only: the shell, which minted the token, adds it. */
+export type Reply = {
+  [E in Exclude<RequestEvent, TokenEvent>]: { to: Audience; event: E; data: ReplyDataMap[E]; ref?: Ref };
+}[Exclude<RequestEvent, TokenEvent>];
+
 export type WelcomeOut = { to: Audience; event: "welcome"; data: { user: User } };
+export type TokenReplyOut = { to: Audience; event: "replace_token"; data: { user: User }; ref?: Ref };
 
 type PushEventWithData = Exclude<keyof PushDataMap, "welcome">;
 export type Push = {
   [E in PushEventWithData]: { to: Audience; event: E; data: PushDataMap[E]; ref?: Ref };
 }[PushEventWithData];
 
-export type Outbound = Reply | WelcomeOut | Push;
+export type Outbound = Reply | WelcomeOut | TokenReplyOut | Push;

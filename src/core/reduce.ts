@@ -7,7 +7,7 @@
  * It updates `state` in place: copying whole collections per command would make
  * every send cost O(users), and the caller owns the only reference anyway.
  */
-import { auth, changeName, connect, delUser, disconnect } from "./accounts.js";
+import { auth, changeName, connect, delUser, disconnect, replaceToken, signOut } from "./accounts.js";
 import type { Change } from "./changes.js";
 import type { Command } from "./commands.js";
 import { sendMessage } from "./messages.js";
@@ -53,6 +53,10 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
       return exitRoom(state, cmd);
     case "ping":
       return [reply(cmd, "ping", { ts: cmd.ts })];
+    case "sign_out":
+      return signOut(state, cmd);
+    case "replace_token":
+      return replaceToken(state, cmd);
     default: {
       const unhandled: never = cmd;
       throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);

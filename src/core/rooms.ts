@@ -5,7 +5,8 @@ import type { CommandOf } from "./commands.js";
 import { addTo, nameKey, removeFrom, type ChatState, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
-import { byName, roomListing, roomView, userView } from "./views.js";
+import { firstAtOrAfter, indexRoomName, unindexRoomName } from "./roomNames.js";
+import { roomListing, roomView, userView } from "./views.js";
 
 /** Removes a room with its memberships and history; everyone is told. */
 export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound[] {
@@ -13,7 +14,7 @@ export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound
   if (!room) return [];
   for (const member of room.members) removeFrom(state.memberships, member, roomId);
   removeFrom(state.owned, room.ownerId, roomId);
-  state.roomByName.delete(nameKey(room.name));
+  unindexRoomName(state, room);
   state.recent.delete(roomId);
   state.rooms.delete(roomId);
   record(state, { type: "room_deleted", id: roomId });
@@ -52,7 +53,7 @@ export function createRoom(state: ChatState, cmd: CommandOf<"create_room">): Out
   }
   const room: RoomRecord = { id: cmd.roomId, name: cmd.room_name, ownerId: owner.id, members: new Set([owner.id]) };
   state.rooms.set(room.id, room);
-  state.roomByName.set(nameKey(room.name), room.id);
+  indexRoomName(state, room);
   addTo(state.memberships, owner.id, room.id);
   addTo(state.owned, owner.id, room.id);
   touch(state, owner);
@@ -71,9 +72,9 @@ export function renameRoom(state: ChatState, cmd: CommandOf<"rename_room">): Out
   if (room.ownerId !== user.id) return fail(cmd, "forbidden", "Only the room's owner may rename it.");
   const taken = nameTaken(state, cmd, room.id);
   if (taken) return taken;
-  state.roomByName.delete(nameKey(room.name));
+  unindexRoomName(state, room);
   room.name = cmd.room_name;
-  state.roomByName.set(nameKey(room.name), room.id);
+  indexRoomName(state, room);
   putRoom(state, room);
   return [
     reply(cmd, "rename_room", { room: roomView(room) }),
@@ -102,8 +103,16 @@ export function chooseRoom(state: ChatState, cmd: CommandOf<"choose_room">): Out
 export function showRooms(state: ChatState, cmd: CommandOf<"show_rooms">): Outbound[] {
   const user = accountOf(state, cmd.conn);
   const joined = state.memberships.get(user.id);
-  const rooms = [...state.rooms.values()].sort(byName).map((r) => roomListing(r, joined?.has(r.id) ?? false));
-  return [reply(cmd, "show_rooms", { rooms })];
+  const order = state.roomOrder;
+  // Names are unique ignoring case, so "after this name" is exact and stable between pages.
+  const start = cmd.after === undefined ? 0 : firstAtOrAfter(order, nameKey(cmd.after));
+  const from = cmd.after !== undefined && order[start] === nameKey(cmd.after) ? start + 1 : start;
+  const keys = order.slice(from, from + cmd.limit);
+  const rooms = keys.map((key) => {
+    const room = state.rooms.get(state.roomByName.get(key)!)!;
+    return roomListing(room, joined?.has(room.id) ?? false);
+  });
+  return [reply(cmd, "show_rooms", { rooms, has_more: from + keys.length < order.length })];
 }
 
 export function delRoom(state: ChatState, cmd: CommandOf<"del_room">): Outbound[] {

@@ -16,7 +16,7 @@ export function fail(cmd: RequestCommand, code: ErrorCode, message?: string): Ou
 }
 
 /** The success reply to a request, echoing its ref. */
-export function reply<E extends RequestEvent>(cmd: RequestCommand, event: E, data: ReplyDataMap[E]): Outbound {
+export function reply<E extends Exclude<RequestEvent, "replace_token">>(cmd: RequestCommand, event: E, data: ReplyDataMap[E]): Outbound {
   const out = { to: { kind: "conn", conn: cmd.conn }, event, data } as Reply;
   if (cmd.ref !== undefined) out.ref = cmd.ref;
   return out;

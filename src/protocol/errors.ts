@@ -20,6 +20,7 @@ export const ERROR_MESSAGES = {
   name_taken: "Another room already has that name.",
   rate_limited: "Too many requests; slow down.",
   limit_reached: "A configured limit of the server was reached.",
+  unavailable: "The server cannot store changes right now; nothing was applied. Try again later.",
   internal: "The server failed to handle this request; it has been logged.",
 } as const satisfies Record<ErrorCode, string>;
 

@@ -17,6 +17,8 @@ export const REQUEST_EVENTS = [
   "exit_room",
   "history",
   "ping",
+  "sign_out",
+  "replace_token",
 ] as const satisfies readonly (keyof RequestDataMap)[];
 
 export const PUSH_EVENTS = [
@@ -30,6 +32,7 @@ export const PUSH_EVENTS = [
   "user_renamed",
   "signed_in_elsewhere",
   "account_deleted",
+  "signed_out",
   "error",
 ] as const satisfies readonly (keyof PushDataMap)[];
 

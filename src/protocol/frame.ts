@@ -41,10 +41,29 @@ function withRef(result: FrameResult & { ok: false }, ref: Ref | undefined): Fra
   return result;
 }
 
-/** A ref the server can echo unchanged: the schema's Ref, checked without ajv. */
+/** Whether a string is well-formed UTF-16: a lone surrogate could not be stored or echoed as it came. */
+function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** The JSON pointer of the first string in `value` that is not well-formed, if any (iterative: data may nest deeply). */
+function malformedString(value: unknown, base: string): string | undefined {
+  const stack: Array<[unknown, string]> = [[value, base]];
+  while (stack.length > 0) {
+    const [v, pointer] = stack.pop()!;
+    if (typeof v === "string") {
+      if (!isWellFormed(v)) return pointer;
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, child] of Object.entries(v)) stack.push([child, `${pointer}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`]);
+    }
+  }
+  return undefined;
+}
+
+/** A ref the server can echo unchanged: the schema's Ref (its length in code points, as ajv counts), checked without ajv. */
 export function isValidRef(ref: unknown): ref is Ref {
   return (
-    (typeof ref === "string" && ref.length >= 1 && ref.length <= 64) ||
+    (typeof ref === "string" && ref.length >= 1 && [...ref].length <= 64 && isWellFormed(ref)) ||
     (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0)
   );
 }
@@ -79,6 +98,10 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
   if (!v.envelope(envelope)) {
     return badRequest(event, fieldProblems(v.envelope.errors ?? [], ""), ref);
   }
+  const malformedEnvelope = malformedString({ event: envelope.event, ref: envelope.ref }, "");
+  if (malformedEnvelope !== undefined) {
+    return badRequest(undefined, [{ pointer: malformedEnvelope, reason: "must be well-formed Unicode (no lone surrogate)" }], ref);
+  }
   if (event === undefined || !isRequestEvent(event)) {
     return withRef(
       { ok: false, error: errorData("unknown_event", event, `Unknown event ${JSON.stringify(event)}.`) },
@@ -89,6 +112,10 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
   // The "any data" requests (del_user, show_rooms, ping) have schemas that accept every value, or none.
   const validate = v.request[event];
   if (!validate(data)) return badRequest(event, fieldProblems(validate.errors ?? [], "/data"), ref);
+  const malformed = malformedString(data, "/data");
+  if (malformed !== undefined) {
+    return badRequest(event, [{ pointer: malformed, reason: "must be well-formed Unicode (no lone surrogate)" }], ref);
+  }
   if (event === "send_message") {
     const length = [...(data as { message: string }).message].length;
     if (length > limits.maxMessageChars) {

@@ -29,13 +29,22 @@ export type RoomTarget = Uuid | "all";
  */
 export type PingRequest = unknown;
 /**
+ * Give the account a new token: the old one stops working and every other connection signed into the account is signed out. Any data, or none, is accepted.
+ */
+export type ReplaceTokenRequest = unknown;
+/**
  * Send to a room (or "all", the lobby) with room_id, or to one user with user_id: exactly one of the two.
  */
 export type SendMessageRequest = SendToRoom | SendToUser;
 /**
- * List every room. Any data, or none, is accepted.
+ * List the rooms, sorted by name ignoring case, a page at a time: at most `limit` (1-500, default 500) rooms whose names sort after `after` (the last name of the previous page). Data that is not an object is accepted and read as {}, as the seed protocol allowed any.
  */
-export type ShowRoomsRequest = unknown;
+export type ShowRoomsRequest = ShowRoomsPage | AnyOtherData;
+export type AnyOtherData = string | number | boolean | null | unknown[];
+/**
+ * Sign this connection out of its account, onto a fresh guest account. Any data, or none, is accepted.
+ */
+export type SignOutRequest = unknown;
 export type Message = RoomMessage | DirectMessage;
 /**
  * ISO-8601 UTC time with milliseconds, set by the server.
@@ -71,8 +80,10 @@ export interface RequestDataMap {
   history: HistoryRequest;
   ping: PingRequest;
   rename_room: RenameRoomRequest;
+  replace_token: ReplaceTokenRequest;
   send_message: SendMessageRequest;
   show_rooms: ShowRoomsRequest;
+  sign_out: SignOutRequest;
 }
 /**
  * Sign this connection into an existing account.
@@ -145,6 +156,13 @@ export interface SendToUser {
    */
   message: string;
 }
+export interface ShowRoomsPage {
+  limit?: number;
+  /**
+   * The name of the last room of the previous page.
+   */
+  after?: string;
+}
 export interface ReplyDataMap {
   auth: AuthReply;
   change_name: ChangeNameReply;
@@ -156,8 +174,10 @@ export interface ReplyDataMap {
   history: HistoryReply;
   ping: PingReply;
   rename_room: RenameRoomReply;
+  replace_token: ReplaceTokenReply;
   send_message: SendMessageReply;
   show_rooms: ShowRoomsReply;
+  sign_out: SignOutReply;
 }
 /**
  * The account signed into, and the rooms it is a member of.
@@ -253,16 +273,24 @@ export interface RenameRoomReply {
   room: Room;
 }
 /**
+ * The account and its new token; keep the token, the old one no longer signs in.
+ */
+export interface ReplaceTokenReply {
+  user: User;
+  token: string;
+}
+/**
  * The stored message.
  */
 export interface SendMessageReply {
   message: Message;
 }
 /**
- * Every room, sorted by name.
+ * A page of rooms, sorted by name ignoring case; has_more tells whether more follow (ask again with `after` set to the last name).
  */
 export interface ShowRoomsReply {
   rooms: RoomListing[];
+  has_more: boolean;
 }
 export interface RoomListing {
   id: Uuid;
@@ -270,6 +298,12 @@ export interface RoomListing {
   owner_id: Uuid;
   member_count: number;
   joined: boolean;
+}
+/**
+ * The id of the account this connection left; a welcome push with a fresh guest account follows.
+ */
+export interface SignOutReply {
+  user_id: Uuid;
 }
 export interface PushDataMap {
   account_deleted: AccountDeletedPush;
@@ -281,6 +315,7 @@ export interface PushDataMap {
   room_deleted: RoomDeletedPush;
   room_renamed: RoomRenamedPush;
   signed_in_elsewhere: SignedInElsewherePush;
+  signed_out: SignedOutPush;
   user_renamed: UserRenamedPush;
   welcome: WelcomePush;
 }
@@ -305,6 +340,7 @@ export interface ErrorPush {
     | "name_taken"
     | "rate_limited"
     | "limit_reached"
+    | "unavailable"
     | "internal";
   /**
    * A sentence for a person.
@@ -315,7 +351,7 @@ export interface ErrorPush {
    */
   request?: string;
   /**
-   * What was wrong: for bad_request, each failing field; for rate_limited, retry_after_ms.
+   * What was wrong: for bad_request, each failing field; for rate_limited and unavailable, retry_after_ms.
    */
   details?: {
     fields?: {
@@ -371,6 +407,13 @@ export interface RoomRenamedPush {
 export interface SignedInElsewherePush {
   user_id: Uuid;
   ts: Timestamp;
+}
+/**
+ * This connection was signed out of its account because another connection replaced the account's token; a welcome with a fresh guest account follows.
+ */
+export interface SignedOutPush {
+  user_id: Uuid;
+  reason: "token_replaced";
 }
 /**
  * A user who shares a room with the connection's account (or the account itself) changed name.

@@ -5,7 +5,7 @@
  */
 import { v4 as uuidv4 } from "uuid";
 import type { Command, NewAccount, Target } from "../core/commands.js";
-import type { ChatState, ConnId } from "../core/model.js";
+import type { ChatState, ConnId, UserId } from "../core/model.js";
 import type { RequestEvent } from "../protocol/events.js";
 import type { Ref, RequestDataMap } from "../protocol/wire.generated.js";
 import { hashToken } from "./tokens.js";
@@ -18,6 +18,8 @@ export interface HandlerContext {
   openAuth: boolean;
   /** Mints a guest account and remembers its token until its welcome is sent. */
   newAccount(): NewAccount;
+  /** Mints a new token for an existing account, remembered until the reply is sent; returns its hash. */
+  newToken(user: UserId): string;
   /** The next message id: a UUIDv7 above every one made before. */
   messageId(): string;
 }
@@ -34,6 +36,16 @@ function base(ctx: HandlerContext) {
   return ctx.ref === undefined ? { conn: ctx.conn, ts: ctx.ts } : { conn: ctx.conn, ts: ctx.ts, ref: ctx.ref };
 }
 
+/** Every connection signed into the requester's account, the requester's included. */
+function sessionsOf(ctx: HandlerContext): ConnId[] {
+  const current = ctx.state.connections.get(ctx.conn)?.userId;
+  return current === undefined ? [] : [...(ctx.state.sessions.get(current) ?? [])];
+}
+
+function guestsFor(ctx: HandlerContext, conns: readonly ConnId[]): Array<NewAccount & { conn: ConnId }> {
+  return conns.map((conn) => ({ conn, ...ctx.newAccount() }));
+}
+
 function targetOf(data: { room_id: string } | { user_id: string }): Target {
   return "room_id" in data ? { room_id: data.room_id } : { user_id: data.user_id };
 }
@@ -47,10 +59,12 @@ export const handlers = {
     openAuth: ctx.openAuth,
   }),
   change_name: (d, ctx) => ({ type: "change_name", ...base(ctx), username: d.username }),
-  del_user: (_d, ctx) => {
-    const current = ctx.state.connections.get(ctx.conn)?.userId;
-    const conns = current === undefined ? [] : [...(ctx.state.sessions.get(current) ?? [])];
-    return { type: "del_user", ...base(ctx), guests: conns.map((conn) => ({ conn, ...ctx.newAccount() })) };
+  del_user: (_d, ctx) => ({ type: "del_user", ...base(ctx), guests: guestsFor(ctx, sessionsOf(ctx)) }),
+  sign_out: (_d, ctx) => ({ type: "sign_out", ...base(ctx), guest: ctx.newAccount() }),
+  replace_token: (_d, ctx) => {
+    const user = ctx.state.connections.get(ctx.conn)?.userId ?? "";
+    const others = sessionsOf(ctx).filter((conn) => conn !== ctx.conn);
+    return { type: "replace_token", ...base(ctx), tokenHash: ctx.newToken(user), guests: guestsFor(ctx, others) };
   },
   send_message: (d, ctx) => ({
     type: "send_message",
@@ -62,7 +76,12 @@ export const handlers = {
   create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: uuidv4() }),
   rename_room: (d, ctx) => ({ type: "rename_room", ...base(ctx), room_id: d.room_id, room_name: d.room_name }),
   choose_room: (d, ctx) => ({ type: "choose_room", ...base(ctx), room_id: d.room_id }),
-  show_rooms: (_d, ctx) => ({ type: "show_rooms", ...base(ctx) }),
+  show_rooms: (d, ctx) => {
+    const page = typeof d === "object" && d !== null && !Array.isArray(d) ? d : {};
+    const cmd: Command = { type: "show_rooms", ...base(ctx), limit: page.limit ?? 500 };
+    if (page.after !== undefined) cmd.after = page.after;
+    return cmd;
+  },
   del_room: (d, ctx) => ({ type: "del_room", ...base(ctx), room_id: d.room_id }),
   exit_room: (d, ctx) => ({ type: "exit_room", ...base(ctx), room_id: d.room_id }),
   history: (d, ctx) => {

@@ -15,15 +15,19 @@ import { conversationOf } from "../core/messages.js";
 import type { ChatState, ConnId, Limits, UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
+import { carryConnections } from "../core/rollback.js";
+import { mayWrite } from "../core/writes.js";
 import { errorData, type ErrorCode } from "../protocol/errors.js";
-import { isRequestEvent } from "../protocol/events.js";
+import { isRequestEvent, type RequestEvent } from "../protocol/events.js";
 import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
 import type { Ref } from "../protocol/wire.generated.js";
 import type { Store } from "../store/store.js";
+import { AddressQuotas, drawOf } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
-import { MessageIds } from "./messageIds.js";
+import { MessageIds, uuidv7Floor } from "./messageIds.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
+import { fitPage } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
@@ -40,20 +44,34 @@ export interface HubObserver {
   delivered(count: number): void;
 }
 
+/** Hub settings beyond the core's limits; `Options` satisfies them. */
+export interface HubLimits {
+  accountsPerMinutePerIp: number;
+  roomsPerMinutePerIp: number;
+  maxReplyBytes: number;
+  retainDays: number;
+  retainMessages: number;
+}
+
 export interface HubOptions {
   validators: Validators;
   store: Store;
   logger: Logger;
   openAuth: boolean;
-  limits: Limits & FrameLimits;
+  limits: Limits & FrameLimits & HubLimits;
   rate: RateLimitOptions;
   observer?: HubObserver;
-  /** Called when a commit fails: state in memory is ahead of the disk, so the process must stop. */
+  /** How long writes stay refused after the store failed, before it is tried again. @default 2000 */
+  retryMs?: number;
+  /** Called when the state could not be rebuilt after a failed commit: the process must stop. */
   onFatal(err: unknown): void;
 }
 
-/** A serialised message and the peers it goes to, resolved when the command was applied. */
-type Delivery = { text: string; peers: Peer[] };
+/** A request whose changes wait for a commit: if the commit fails, it is answered `unavailable` instead. */
+type Writer = { peer: Peer; request: string; ref?: Ref; restore?: Map<ConnId, UserId> };
+
+/** A serialised message and the peers it goes to, resolved when the command was applied; `cause` when a write caused it. */
+type Delivery = { text: string; peers: Peer[]; cause?: Writer };
 
 /** `client` names where the connection comes from (its IP address, an IPv6 /64), for per-address quotas. */
 type Connection = { peer: Peer; bucket: TokenBucket; client: string };
@@ -79,28 +97,39 @@ function glance(raw: string | Buffer, isBinary: boolean): { ref?: Ref; request?:
 
 const NO_OBSERVER: HubObserver = { request() {}, delivered() {} };
 
+/** Rows one retention pass may delete, so that a first prune of a large file blocks the loop only briefly. */
+const PRUNE_BUDGET = 5000;
+const PRUNE_INTERVAL_MS = 60_000;
+const DAY_MS = 86_400_000;
+
 export class Hub {
-  readonly #state: ChatState;
+  #state: ChatState;
   readonly #conns = new Map<ConnId, Connection>();
-  /** Tokens minted for accounts whose welcome has not been sent yet; never logged or stored. */
+  /** Tokens minted for the welcome or replace_token reply being built; never logged or stored. */
   readonly #pendingTokens = new Map<UserId, string>();
   readonly #opts: HubOptions;
   readonly #observer: HubObserver;
+  readonly #quotas: AddressQuotas;
   /** Deliveries waiting for the commit of the changes that caused them. */
   #outbox: Delivery[] = [];
   #uncommitted = false;
   #flushScheduled = false;
-  /** Set when a commit failed: from then on nothing is applied or sent. */
+  /** Why writes are refused (the store could not be written), and when the store is tried again. */
+  #readOnly: { reason: string; retryAt: number } | undefined;
+  /** Set when the state could not be rebuilt after a failed commit: from then on nothing is applied or sent. */
   #failed = false;
+  readonly #timers = new Set<NodeJS.Timeout>();
   #nextConn = 1;
   readonly #messageIds: MessageIds;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
     this.#observer = opts.observer ?? NO_OBSERVER;
-    this.#state = opts.store.load();
+    this.#state = this.#load();
     this.#messageIds = new MessageIds(opts.store.lastMessageId());
-    this.#state.limits = { maxRoomsPerAccount: opts.limits.maxRoomsPerAccount, maxRoomMembers: opts.limits.maxRoomMembers };
+    const { accountsPerMinutePerIp, roomsPerMinutePerIp, retainDays, retainMessages } = opts.limits;
+    this.#quotas = new AddressQuotas({ accountsPerMinute: accountsPerMinutePerIp, roomsPerMinute: roomsPerMinutePerIp });
+    if (retainDays > 0 || retainMessages > 0) this.#every(PRUNE_INTERVAL_MS, () => this.#prune());
   }
 
   /** Read-only view for diagnostics and tests. */
@@ -114,7 +143,7 @@ export class Hub {
 
   /** Why writes are refused for now (the database could not be written), or undefined while they are not. */
   get unavailable(): string | undefined {
-    return undefined;
+    return this.#readOnly && `read-only: ${this.#readOnly.reason}`;
   }
 
   /** Registers a new connection from `client` (its address key): it gets a guest account and a welcome. */
@@ -129,7 +158,8 @@ export class Hub {
   receive(conn: ConnId, raw: string | Buffer, isBinary: boolean): void {
     const c = this.#conns.get(conn);
     if (!c || this.#failed) return;
-    const admission = c.bucket.take(performance.now());
+    const now = performance.now();
+    const admission = c.bucket.take(now);
     if (!admission.ok) return this.#refuse(c.peer, raw, isBinary, admission.retryAfterMs, admission.flooding);
 
     const frame = readFrame(raw, isBinary, this.#opts.validators, this.#opts.limits);
@@ -147,14 +177,18 @@ export class Hub {
         ts: new Date().toISOString(),
         openAuth: this.#opts.openAuth,
         newAccount: () => this.#newAccount(),
+        newToken: (user) => this.#newToken(user),
         messageId: () => this.#messageIds.next(),
         ...(ref === undefined ? {} : { ref }),
       });
-      const outcome = action.type === "history" ? this.#history(c.peer, action) : this.#dispatch(action);
+      const outcome = action.type === "history" ? this.#history(c.peer, action) : this.#apply(c, action, event, now);
       this.#observer.request(event, outcome);
     } catch (err) {
       this.#observer.request(event, "internal");
       this.#internalError(c.peer, err, event, ref);
+    } finally {
+      // Tokens of a request refused before it was applied were never handed out.
+      this.#pendingTokens.clear();
     }
   }
 
@@ -167,6 +201,34 @@ export class Hub {
   /** Commits and sends everything pending now; used at shutdown. */
   flush(): void {
     this.#flush();
+  }
+
+  /** Stops the hub's timers (retention, retrying the store); the server calls it when it closes. */
+  stop(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** A request, after the gates that may refuse it unapplied: the store being read-only, then the address's quotas. */
+  #apply(c: Connection, cmd: Command, request: RequestEvent, now: number): "ok" | ErrorCode {
+    const ref = "ref" in cmd ? cmd.ref : undefined;
+    if (this.#readOnly && mayWrite(this.#state, cmd)) {
+      const retryAfterMs = Math.max(0, Math.ceil(this.#readOnly.retryAt - now));
+      const message = `The server cannot store changes right now (${this.#readOnly.reason}); nothing was applied. Retry in ${retryAfterMs} ms.`;
+      this.#send([c.peer], envelope("error", errorData("unavailable", request, message, { retry_after_ms: retryAfterMs }), ref));
+      return "unavailable";
+    }
+    const draw = drawOf(this.#state, cmd);
+    const quota = this.#quotas.check(c.client, draw, now);
+    if (!quota.ok) {
+      const made = quota.what === "accounts" ? "new accounts" : "new rooms";
+      const message = `Too many ${made} from your address; retry in ${quota.retryAfterMs} ms.`;
+      this.#send([c.peer], envelope("error", errorData("rate_limited", request, message, { retry_after_ms: quota.retryAfterMs }), ref));
+      return "rate_limited";
+    }
+    const outcome = this.#dispatch(cmd, { peer: c.peer, request, ...(ref === undefined ? {} : { ref }) });
+    this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", now);
+    return outcome;
   }
 
   #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean): void {
@@ -185,16 +247,32 @@ export class Hub {
     return account;
   }
 
+  #newToken(user: UserId): string {
+    const token = mintToken();
+    this.#pendingTokens.set(user, token);
+    return hashToken(token);
+  }
+
   /** Applies a command and returns its outcome. A throw here is a bug in the core. */
-  #dispatch(cmd: Command): "ok" | ErrorCode {
+  #dispatch(cmd: Command, requester?: Omit<Writer, "restore">): "ok" | ErrorCode {
+    // Commands that move other connections to fresh guests say where they were, should their commit fail.
+    const restore = "guests" in cmd ? this.#sessionsOfAccountOf(cmd.conn) : undefined;
     const { out, changes } = reduce(this.#state, cmd);
+    let cause: Writer | undefined;
     if (changes.length > 0) {
       this.#opts.store.write(changes);
       this.#uncommitted = true;
+      if (requester) cause = restore ? { ...requester, restore } : requester;
     }
-    for (const o of out) this.#enqueue(o);
+    for (const o of out) this.#enqueue(o, cause);
     const first = out[0];
     return first?.event === "error" ? first.data.code : "ok";
+  }
+
+  #sessionsOfAccountOf(conn: ConnId): Map<ConnId, UserId> {
+    const user = this.#state.connections.get(conn)?.userId;
+    const sessions = user === undefined ? [] : [...(this.#state.sessions.get(user) ?? [])];
+    return new Map(sessions.map((s) => [s, user!]));
   }
 
   #history(peer: Peer, q: Query): "ok" | ErrorCode {
@@ -206,19 +284,19 @@ export class Hub {
     }
     // The page must include what earlier requests wrote, and its reply must follow theirs.
     this.#flush();
-    const page = this.#opts.store.page(conversation.key, q.limit, q.before);
+    const page = fitPage(this.#opts.store.page(conversation.key, q.limit, q.before), this.#opts.limits.maxReplyBytes);
     this.#send([peer], envelope("history", page, q.ref));
     return "ok";
   }
 
   /** Resolves an outbound message's audience now and serialises it once. */
-  #enqueue(o: Outbound): void {
+  #enqueue(o: Outbound, cause: Writer | undefined): void {
     let text: string;
-    if (o.event === "welcome") {
+    if (o.event === "welcome" || o.event === "replace_token") {
       const token = this.#pendingTokens.get(o.data.user.id);
       this.#pendingTokens.delete(o.data.user.id);
       if (token === undefined) throw new Error(`no token minted for ${o.data.user.id}`);
-      text = envelope("welcome", { user: o.data.user, token });
+      text = envelope(o.event, { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
     } else {
       text = envelope(o.event, o.data, o.ref);
     }
@@ -227,18 +305,18 @@ export class Hub {
       const c = this.#conns.get(conn);
       if (c) peers.push(c.peer);
     });
-    this.#send(peers, text);
+    this.#send(peers, text, cause);
   }
 
   /** Sends at once when nothing waits for a commit; otherwise after it, keeping the order. */
-  #send(peers: Peer[], text: string): void {
+  #send(peers: Peer[], text: string, cause?: Writer): void {
     if (this.#failed) return;
     if (!this.#uncommitted && this.#outbox.length === 0) {
       for (const p of peers) p.send(text);
       this.#observer.delivered(peers.length);
       return;
     }
-    this.#outbox.push({ text, peers });
+    this.#outbox.push(cause ? { text, peers, cause } : { text, peers });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -249,16 +327,12 @@ export class Hub {
     this.#flushScheduled = false;
     if (this.#failed) return;
     if (this.#uncommitted) {
+      this.#uncommitted = false;
       try {
         this.#opts.store.commit();
       } catch (err) {
-        // Replies would claim what the disk does not hold: send nothing more, stop.
-        this.#failed = true;
-        this.#outbox = [];
-        this.#opts.onFatal(err);
-        return;
+        this.#rollBack(err);
       }
-      this.#uncommitted = false;
     }
     const outbox = this.#outbox;
     this.#outbox = [];
@@ -270,8 +344,108 @@ export class Hub {
     this.#observer.delivered(count);
   }
 
+  /**
+   * A commit failed (disk full, I/O error): nothing it held may be claimed. The state is
+   * rebuilt from the store, each request whose changes were lost is answered `unavailable`
+   * in place of what it caused, and writes are refused until the store takes one again.
+   */
+  #rollBack(err: unknown): void {
+    const reason = describeStoreError(err);
+    this.#opts.logger.error({ err }, `could not write to the database (${reason}); refusing writes until it can`);
+    const restore = new Map<ConnId, UserId>();
+    const answered = new Set<Writer>();
+    const kept: Delivery[] = [];
+    for (const d of this.#outbox) {
+      if (!d.cause) {
+        kept.push(d);
+        continue;
+      }
+      if (answered.has(d.cause)) continue;
+      answered.add(d.cause);
+      for (const [conn, user] of d.cause.restore ?? []) restore.set(conn, user);
+      const message = `The server could not store this (${reason}); nothing was applied. Retry in ${this.#retryMs} ms.`;
+      const error = errorData("unavailable", d.cause.request, message, { retry_after_ms: this.#retryMs });
+      kept.push({ text: envelope("error", error, d.cause.ref), peers: [d.cause.peer] });
+    }
+    this.#outbox = kept;
+    try {
+      const fresh = this.#load();
+      carryConnections(fresh, this.#state, restore);
+      this.#state = fresh;
+    } catch (loadErr) {
+      // Memory is ahead of the disk and cannot be brought back: send nothing more, stop.
+      this.#failed = true;
+      this.#outbox = [];
+      this.#opts.onFatal(loadErr);
+      return;
+    }
+    this.#enterReadOnly(reason);
+  }
+
+  get #retryMs(): number {
+    return this.#opts.retryMs ?? 2000;
+  }
+
+  #enterReadOnly(reason: string): void {
+    this.#readOnly = { reason, retryAt: performance.now() + this.#retryMs };
+    this.#after(this.#retryMs, () => this.#probe());
+  }
+
+  /** Tries the store again; writes are accepted once it takes one. */
+  #probe(): void {
+    try {
+      this.#opts.store.probe();
+    } catch (err) {
+      return this.#enterReadOnly(describeStoreError(err));
+    }
+    this.#opts.logger.warn("the database takes writes again; accepting them");
+    this.#readOnly = undefined;
+  }
+
+  #prune(): void {
+    if (this.#readOnly) return;
+    const { retainDays, retainMessages } = this.#opts.limits;
+    const retain: { beforeId?: string; keepPerConversation?: number } = {};
+    if (retainDays > 0) retain.beforeId = uuidv7Floor(Date.now() - retainDays * DAY_MS);
+    if (retainMessages > 0) retain.keepPerConversation = retainMessages;
+    try {
+      // A full pass means more is left: go on soon, without holding the loop.
+      if (this.#opts.store.prune(retain, PRUNE_BUDGET) >= PRUNE_BUDGET) this.#after(10, () => this.#prune());
+    } catch (err) {
+      this.#opts.logger.error({ err }, "could not delete expired messages");
+    }
+  }
+
+  #load(): ChatState {
+    const state = this.#opts.store.load();
+    state.limits = { maxRoomsPerAccount: this.#opts.limits.maxRoomsPerAccount, maxRoomMembers: this.#opts.limits.maxRoomMembers };
+    return state;
+  }
+
+  #after(ms: number, run: () => void): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      run();
+    }, ms);
+    t.unref();
+    this.#timers.add(t);
+  }
+
+  #every(ms: number, run: () => void): void {
+    const t = setInterval(run, ms);
+    t.unref();
+    this.#timers.add(t);
+  }
+
   #internalError(peer: Peer, err: unknown, request: string, ref: Ref | undefined): void {
     this.#opts.logger.error({ err, request, ref }, "request failed");
     this.#send([peer], envelope("error", errorData("internal", request), ref));
   }
+}
+
+/** A short reason for a store failure, for logs, errors and /readyz. */
+function describeStoreError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (code === "SQLITE_FULL") return "the disk is full";
+  return typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
 }

@@ -22,6 +22,9 @@ export function closeWithin(ws: WebSocket, code: number, reason: string, graceMs
   setTimeout(() => ws.terminate(), graceMs).unref();
 }
 
+/** Corked bytes after which a turn's frames are handed to the kernel before the turn ends. */
+const FLUSH_BYTES = 64 * 1024;
+
 function uncork(socket: Duplex): void {
   socket.uncork();
 }
@@ -36,19 +39,21 @@ export function socketPeer(ws: WebSocket, socket: Duplex, opts: SocketPeerOption
   return {
     send(text) {
       if (ws.readyState !== WebSocket.OPEN) return;
+      // Judged on every frame, this turn's included, so that however a client's requests arrive
+      // it never holds more than the cap plus one frame of the server's memory.
+      if (ws.bufferedAmount > opts.maxBufferedBytes) {
+        opts.onSlow();
+        // Its buffer is full, so a close frame would wait behind it: give it little time.
+        closeWithin(ws, 1008, "too slow: unsent data over the limit", 200);
+        return;
+      }
       if (!socket.writableCorked) {
-        // Judged at the first frame of a turn, on what earlier turns left unsent: this turn's
-        // own output is not the reader's fault.
-        if (ws.bufferedAmount > opts.maxBufferedBytes) {
-          opts.onSlow();
-          // Its buffer is full, so a close frame would wait behind it: give it little time.
-          closeWithin(ws, 1008, "too slow: unsent data over the limit", 200);
-          return;
-        }
         socket.cork();
         process.nextTick(uncork, socket);
       }
       socket.write(opts.frames.frameOf(text));
+      // A busy turn hands the kernel what it has so far, so that only what a reader leaves unread counts.
+      if (socket.writableLength >= FLUSH_BYTES) socket.uncork();
     },
     close(code, reason) {
       closeWithin(ws, code, reason);

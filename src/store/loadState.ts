@@ -1,5 +1,6 @@
 /** Builds the state from stored rows: the part of `load` every store shares. */
-import { addTo, createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../core/model.js";
+import { addTo, createState, LOBBY, RECENT_MESSAGES, type ChatState } from "../core/model.js";
+import { indexRoomName } from "../core/roomNames.js";
 import type { HistoryReply } from "../protocol/wire.generated.js";
 
 export interface StoredRows {
@@ -14,8 +15,9 @@ export function loadState(rows: StoredRows): ChatState {
   const state = createState();
   for (const u of rows.users) state.users.set(u.id, { id: u.id, username: u.username, tokenHash: u.tokenHash, touched: true });
   for (const r of rows.rooms) {
-    state.rooms.set(r.id, { id: r.id, name: r.name, ownerId: r.ownerId, members: new Set() });
-    state.roomByName.set(nameKey(r.name), r.id);
+    const room = { id: r.id, name: r.name, ownerId: r.ownerId, members: new Set<string>() };
+    state.rooms.set(r.id, room);
+    indexRoomName(state, room);
     addTo(state.owned, r.ownerId, r.id);
   }
   for (const m of rows.members) {

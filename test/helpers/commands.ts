@@ -7,7 +7,7 @@ import { reduce, type Step } from "../../src/core/reduce.js";
 const OPS = [
   "connect", "disconnect", "auth", "auth_wrong", "change_name", "del_user", "send_room", "send_lobby",
   "send_user", "create_room", "rename_room", "choose_room", "show_rooms", "del_room", "exit_room",
-  "ping",
+  "ping", "show_rooms_page", "sign_out", "replace_token",
 ] as const;
 type Op = (typeof OPS)[number];
 export interface StepSpec { op: Op; a: number; b: number; name: string }
@@ -77,7 +77,16 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
     case "choose_room":
       return { type: "choose_room", ...base, room_id: room };
     case "show_rooms":
-      return { type: "show_rooms", ...base };
+      return { type: "show_rooms", ...base, limit: 500 };
+    case "show_rooms_page":
+      return { type: "show_rooms", ...base, limit: 1 + (spec.b % 3), after: spec.name };
+    case "sign_out":
+      return { type: "sign_out", ...base, guest: account() };
+    case "replace_token": {
+      const current = state.connections.get(conn)!.userId;
+      const guests = [...(state.sessions.get(current) ?? [])].filter((c) => c !== conn).map((c) => ({ conn: c, ...account() }));
+      return { type: "replace_token", ...base, tokenHash: `hash-of-${nextId()}`, guests };
+    }
     case "del_room":
       return { type: "del_room", ...base, room_id: room };
     case "exit_room":

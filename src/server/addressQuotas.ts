@@ -1,0 +1,98 @@
+/**
+ * Per-address quotas on what outlives a connection: accounts made permanent and
+ * rooms created. Judged before a command is applied (enough allowance left?) and
+ * charged after it (what it really made), so a failed request costs nothing.
+ * Keys are client addresses (an IPv6 /64 is one key); idle keys are forgotten.
+ */
+import type { Command } from "../core/commands.js";
+import type { ChatState, UserId } from "../core/model.js";
+import { Allowance } from "./rateLimit.js";
+
+export interface QuotaOptions {
+  accountsPerMinute: number;
+  roomsPerMinute: number;
+}
+
+/** What a command may draw on: untouched accounts it could make permanent, and whether it creates a room. */
+export interface Draw {
+  accounts: UserId[];
+  room: boolean;
+}
+
+export type QuotaVerdict = { ok: true } | { ok: false; retryAfterMs: number; what: "accounts" | "rooms" };
+
+/** Commands that make the requester's account permanent when it is still pristine. */
+const TOUCHING = new Set<Command["type"]>(["change_name", "create_room", "choose_room", "send_message"]);
+
+export function drawOf(state: ChatState, cmd: Command): Draw {
+  const draw: Draw = { accounts: [], room: cmd.type === "create_room" };
+  if (!TOUCHING.has(cmd.type)) return draw;
+  const requester = state.users.get(state.connections.get(cmd.conn)?.userId ?? "");
+  if (requester && !requester.touched) draw.accounts.push(requester.id);
+  // A direct message makes its pristine recipient permanent too.
+  if (cmd.type === "send_message" && "user_id" in cmd.target) {
+    const peer = state.users.get(cmd.target.user_id);
+    if (peer && !peer.touched && peer.id !== requester?.id) draw.accounts.push(peer.id);
+  }
+  return draw;
+}
+
+export class AddressQuotas {
+  readonly #accounts: Buckets;
+  readonly #rooms: Buckets;
+
+  constructor(opts: QuotaOptions) {
+    this.#accounts = new Buckets(opts.accountsPerMinute);
+    this.#rooms = new Buckets(opts.roomsPerMinute);
+  }
+
+  check(client: string, draw: Draw, now: number): QuotaVerdict {
+    if (draw.accounts.length > 0) {
+      const wait = this.#accounts.wait(client, draw.accounts.length, now);
+      if (wait > 0) return { ok: false, retryAfterMs: wait, what: "accounts" };
+    }
+    if (draw.room) {
+      const wait = this.#rooms.wait(client, 1, now);
+      if (wait > 0) return { ok: false, retryAfterMs: wait, what: "rooms" };
+    }
+    return { ok: true };
+  }
+
+  /** Charges what the command really made: the accounts of `draw` now touched, and a room if it made one. */
+  charge(client: string, draw: Draw, state: ChatState, roomMade: boolean, now: number): void {
+    const made = draw.accounts.filter((id) => state.users.get(id)?.touched === true).length;
+    if (made > 0) this.#accounts.spend(client, made, now);
+    if (draw.room && roomMade) this.#rooms.spend(client, 1, now);
+  }
+}
+
+/** One allowance per key, refilled at `perMinute`, bursts of as many; full ones are dropped on a sweep. */
+class Buckets {
+  readonly #perMinute: number;
+  readonly #byKey = new Map<string, Allowance>();
+  #sweepAt = 1024;
+
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+  }
+
+  wait(key: string, n: number, now: number): number {
+    return this.#byKey.get(key)?.wait(n, now) ?? 0;
+  }
+
+  spend(key: string, n: number, now: number): void {
+    let a = this.#byKey.get(key);
+    if (!a) {
+      a = new Allowance(this.#perMinute / 60, this.#perMinute, now);
+      this.#byKey.set(key, a);
+      if (this.#byKey.size >= this.#sweepAt) this.#sweep(now);
+    }
+    a.spend(n, now);
+  }
+
+  /** Forgets keys whose allowance is full again, so memory follows the addresses active lately. */
+  #sweep(now: number): void {
+    for (const [key, a] of this.#byKey) if (a.full(now)) this.#byKey.delete(key);
+    this.#sweepAt = Math.max(1024, this.#byKey.size * 2);
+  }
+}
