@@ -169,7 +169,7 @@ const ours = ["src/main.ts", "--port", "0", "--host", "127.0.0.1", "--log-level"
 
 /**
  * Every load generator connects from 127.0.0.1, so per-IP and total connection caps
- * would refuse most clients, and the per-connection rate limit would measure policy
+ * and the per-IP quotas on new accounts and rooms would refuse most clients, and the per-connection rate limit would measure policy
  * rather than capacity. They are lifted, not removed: the admission and token-bucket
  * code still runs on every connection and request.
  */
@@ -178,6 +178,8 @@ export const OURS_LIMITS: Record<string, string> = {
   CHAT_MAX_CONNECTIONS_PER_IP: "10000000",
   CHAT_RATE_PER_SECOND: "1000000",
   CHAT_RATE_BURST: "1000000",
+  CHAT_ACCOUNTS_PER_MINUTE_PER_IP: "10000000",
+  CHAT_ROOMS_PER_MINUTE_PER_IP: "10000000",
 };
 
 /**

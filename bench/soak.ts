@@ -29,9 +29,10 @@ const MINUTES = Number(values.minutes);
 const SLEEPERS = Number(values.sleepers);
 const dir = mkdtempSync(join(tmpdir(), "chat-soak-"));
 
-// Policy stays on (rate limits, slow-reader cap) except the per-IP cap: every client here is 127.0.0.1.
+// Policy stays on (rate limits, slow-reader cap) except the per-IP caps and quotas: every client here is 127.0.0.1.
+const perIp = { CHAT_MAX_CONNECTIONS_PER_IP: "100000", CHAT_ACCOUNTS_PER_MINUTE_PER_IP: "1000000", CHAT_ROOMS_PER_MINUTE_PER_IP: "1000000" };
 const server = await startServer(
-  oursWith({ CHAT_DB: join(dir, "soak.db"), CHAT_MAX_CONNECTIONS_PER_IP: "100000", CHAT_MAX_BUFFERED_BYTES: String(256 * 1024) }),
+  oursWith({ CHAT_DB: join(dir, "soak.db"), ...perIp, CHAT_MAX_BUFFERED_BYTES: String(256 * 1024) }),
   { cwd: fileURLToPath(new URL("..", import.meta.url)), fds: 4096 },
 );
 const url = server.url;

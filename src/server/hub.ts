@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
 import type { Command, NewAccount } from "../core/commands.js";
+import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
 import type { ChatState, ConnId, Limits, UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
@@ -22,10 +23,11 @@ import { isRequestEvent, type RequestEvent } from "../protocol/events.js";
 import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
 import type { Ref } from "../protocol/wire.generated.js";
+import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
-import { MessageIds, uuidv7Floor } from "./messageIds.js";
+import { MessageIds } from "./messageIds.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { fitPage } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
@@ -119,6 +121,8 @@ export class Hub {
   /** Set when the state could not be rebuilt after a failed commit: from then on nothing is applied or sent. */
   #failed = false;
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** A retention pass is under way, a budget at a time. */
+  #pruning = false;
   #nextConn = 1;
   readonly #messageIds: MessageIds;
 
@@ -129,7 +133,10 @@ export class Hub {
     this.#messageIds = new MessageIds(opts.store.lastMessageId());
     const { accountsPerMinutePerIp, roomsPerMinutePerIp, retainDays, retainMessages } = opts.limits;
     this.#quotas = new AddressQuotas({ accountsPerMinute: accountsPerMinutePerIp, roomsPerMinute: roomsPerMinutePerIp });
-    if (retainDays > 0 || retainMessages > 0) this.#every(PRUNE_INTERVAL_MS, () => this.#prune());
+    if (retainDays > 0 || retainMessages > 0) {
+      this.#after(0, () => this.#prune());
+      this.#every(PRUNE_INTERVAL_MS, () => this.#prune());
+    }
   }
 
   /** Read-only view for diagnostics and tests. */
@@ -402,15 +409,20 @@ export class Hub {
     this.#readOnly = undefined;
   }
 
-  #prune(): void {
-    if (this.#readOnly) return;
+  #prune(continuing = false): void {
+    if (this.#readOnly || (this.#pruning && !continuing)) return;
+    this.#pruning = false;
     const { retainDays, retainMessages } = this.#opts.limits;
-    const retain: { beforeId?: string; keepPerConversation?: number } = {};
+    const retain: Retention = {};
     if (retainDays > 0) retain.beforeId = uuidv7Floor(Date.now() - retainDays * DAY_MS);
     if (retainMessages > 0) retain.keepPerConversation = retainMessages;
+    expireRecent(this.#state, retain);
     try {
       // A full pass means more is left: go on soon, without holding the loop.
-      if (this.#opts.store.prune(retain, PRUNE_BUDGET) >= PRUNE_BUDGET) this.#after(10, () => this.#prune());
+      if (this.#opts.store.prune(retain, PRUNE_BUDGET) >= PRUNE_BUDGET) {
+        this.#pruning = true;
+        this.#after(10, () => this.#prune(true));
+      }
     } catch (err) {
       this.#opts.logger.error({ err }, "could not delete expired messages");
     }

@@ -62,9 +62,3 @@ export class MessageIds {
     );
   }
 }
-
-/** The lowest UUIDv7 of millisecond `ms`: every message id made at or after `ms` sorts at or above it. */
-export function uuidv7Floor(ms: number): string {
-  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
-}

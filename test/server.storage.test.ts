@@ -12,6 +12,7 @@ import { startServer, type ChatServer } from "../src/server/httpServer.js";
 import { MemoryStore } from "../src/store/memoryStore.js";
 import { StoreError } from "../src/store/migrations.js";
 import { httpUrl, rejection } from "./helpers/server.js";
+import { A, messageAt, ROOM } from "./helpers/storeRows.js";
 
 class FailingStore extends MemoryStore {
   failing = false;
@@ -109,5 +110,33 @@ describe("a failed commit", () => {
     expect((await one.request("change_name", { username: "still here" })).user.id).toBe(id);
     expect(one.user.id).toBe(id);
     expect(two.user.id).toBe(id);
+  });
+});
+
+describe("message retention", () => {
+  it("deletes messages past the age and count limits from the store and from choose_room's recent messages", async () => {
+    const store = new MemoryStore();
+    const day = 86_400_000;
+    const now = Date.now();
+    store.write([
+      { type: "user_put", id: A, username: "a", tokenHash: "h" },
+      { type: "room_put", id: ROOM, name: "old times", ownerId: A },
+      { type: "member_added", roomId: ROOM, userId: A },
+      // Three messages ten days old, then six from today: a 7-day, 4-message rule keeps the newest four.
+      ...[0, 1, 2].map((n) => ({ type: "message_added" as const, key: ROOM, message: messageAt(now - 10 * day, n, ROOM) })),
+      ...[3, 4, 5, 6, 7, 8].map((n) => ({ type: "message_added" as const, key: ROOM, message: messageAt(now - 1000 + n, n, ROOM) })),
+      ...[0, 1].map((n) => ({ type: "message_added" as const, key: "all", message: messageAt(now - 10 * day, n, "all") })),
+    ]);
+    store.commit();
+    server = await startServer({
+      options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", retainDays: 7, retainMessages: 4 },
+      logger: pino({ level: "silent" }),
+      store,
+    });
+    await until(() => store.page(ROOM, 100).messages.length === 4);
+    expect(store.page(ROOM, 100).messages.map((m) => m.text)).toEqual(["m5", "m6", "m7", "m8"]);
+    expect(store.page("all", 100).messages).toEqual([]);
+    const c = await connect(server);
+    expect((await c.request("choose_room", { room_id: ROOM })).history.map((m) => m.text)).toEqual(["m5", "m6", "m7", "m8"]);
   });
 });
