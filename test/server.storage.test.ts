@@ -1,7 +1,8 @@
 /**
- * A commit that fails (disk full, I/O error): no reply may claim what was not
- * stored, the server stays up serving reads, refuses writes with `unavailable`,
- * and takes writes again by itself once the store does.
+ * The server over its store. A commit that fails (disk full, I/O error): no reply
+ * may claim what was not stored, the server stays up serving reads, refuses writes
+ * with `unavailable`, and takes writes again by itself once the store does.
+ * Retention: expired messages leave the store and the state's recent messages.
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
