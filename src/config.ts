@@ -3,6 +3,8 @@
  * variable and the matching command-line flag (the flag wins). The README's
  * configuration table lists the same rows; a test keeps the two in step.
  */
+import { TrustedProxies } from "./server/clientAddress.js";
+
 export interface Options {
   /** @default 8080; 0 picks a free port */
   port: number;
@@ -26,9 +28,9 @@ export interface Options {
   maxBufferedBytes: number;
   /** Interval of WebSocket pings; a peer that misses one is dropped. 0 turns them off. @default 30000 */
   heartbeatMs: number;
-  /** Open connections in all. @default 10000 */
+  /** Open WebSocket connections in all (TCP connections: this plus 10 %, at least 128). @default 10000 */
   maxConnections: number;
-  /** Open connections from one IP address. @default 256 */
+  /** Open TCP connections from one client (an IPv4 address, an IPv6 /64), counted from the accept. @default 256 */
   maxConnectionsPerIp: number;
   /** Rooms one account may own. @default 100 */
   maxRoomsPerAccount: number;
@@ -89,6 +91,17 @@ const oneOf =
 
 const text: Parser<string> = (raw) => raw;
 
+/** A list of addresses and CIDR ranges, checked now so that a typo is a start-up message, not a stack trace. */
+const proxies: Parser<readonly string[]> = (raw, name) => {
+  const entries = list(raw, name);
+  try {
+    new TrustedProxies(entries);
+  } catch (err) {
+    throw new TypeError(`${name}: ${(err as Error).message}`);
+  }
+  return entries;
+};
+
 const portOrOff: Parser<number | null> = (raw, name) => (raw === "" || raw.toLowerCase() === "off" ? null : integer(0, 65535)(raw, name));
 
 const list: Parser<readonly string[]> = (raw) =>
@@ -118,13 +131,13 @@ export const SETTINGS = [
   setting({ key: "floodCloseAfter", env: "CHAT_FLOOD_CLOSE_AFTER", flag: "--flood-close-after", default: 50, parse: integer(1, 1_000_000), doc: "refused requests in a row before a flooding connection is closed with 1008" }),
   setting({ key: "maxBufferedBytes", env: "CHAT_MAX_BUFFERED_BYTES", flag: "--max-buffered-bytes", default: 4 * 1024 * 1024, parse: integer(1024, 1024 ** 3), doc: "unsent bytes queued for one connection before it is closed with 1008 (a slow consumer)" }),
   setting({ key: "heartbeatMs", env: "CHAT_HEARTBEAT_MS", flag: "--heartbeat-ms", default: 30_000, parse: integer(0, 3_600_000), doc: "ping interval; a connection that misses a pong is dropped; 0 turns pings off" }),
-  setting({ key: "maxConnections", env: "CHAT_MAX_CONNECTIONS", flag: "--max-connections", default: 10_000, parse: integer(1, 10_000_000), doc: "open connections in all; more are refused with HTTP 503" }),
-  setting({ key: "maxConnectionsPerIp", env: "CHAT_MAX_CONNECTIONS_PER_IP", flag: "--max-connections-per-ip", default: 256, parse: integer(1, 10_000_000), doc: "open connections from one IP address; more are refused with HTTP 429" }),
+  setting({ key: "maxConnections", env: "CHAT_MAX_CONNECTIONS", flag: "--max-connections", default: 10_000, parse: integer(1, 10_000_000), doc: "open WebSocket connections in all; more are refused with HTTP 503 (TCP connections in all are capped at this plus 10 %, at least 128)" }),
+  setting({ key: "maxConnectionsPerIp", env: "CHAT_MAX_CONNECTIONS_PER_IP", flag: "--max-connections-per-ip", default: 256, parse: integer(1, 10_000_000), doc: "open TCP connections, plain HTTP or WebSocket, from one client (an IPv4 address, an IPv6 /64), counted from the accept; more are refused with HTTP 429" }),
   setting({ key: "maxRoomsPerAccount", env: "CHAT_MAX_ROOMS_PER_ACCOUNT", flag: "--max-rooms-per-account", default: 100, parse: integer(1, 10_000_000), doc: "rooms one account may own (`limit_reached`)" }),
   setting({ key: "maxRoomMembers", env: "CHAT_MAX_ROOM_MEMBERS", flag: "--max-room-members", default: 10_000, parse: integer(1, 10_000_000), doc: "members one room may have (`limit_reached`)" }),
   setting({ key: "maxMessageChars", env: "CHAT_MAX_MESSAGE_CHARS", flag: "--max-message-chars", default: 4000, parse: integer(1, 4000), doc: "longest message text (`bad_request`)" }),
   setting({ key: "allowedOrigins", env: "CHAT_ALLOWED_ORIGINS", flag: "--allowed-origins", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated origins browsers may connect from besides the server's own (others get HTTP 403); `*` allows any" }),
-  setting({ key: "publicHosts", env: "CHAT_PUBLIC_HOSTS", flag: "--public-hosts", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated host names clients reach the server by; when set, an upgrade whose `Host` is another name is refused with HTTP 421 (stops DNS rebinding)" }),
+  setting({ key: "publicHosts", env: "CHAT_PUBLIC_HOSTS", flag: "--public-hosts", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated host names clients reach the server by; when set, a request whose `Host` is another name is refused with HTTP 421, except `/healthz` and `/readyz` (stops DNS rebinding)" }),
   setting({ key: "headersTimeoutMs", env: "CHAT_HEADERS_TIMEOUT_MS", flag: "--headers-timeout-ms", default: 10_000, parse: integer(100, 600_000), doc: "time a new TCP connection has to send a complete request head (a silent or dribbling one is closed)" }),
   setting({ key: "requestTimeoutMs", env: "CHAT_REQUEST_TIMEOUT_MS", flag: "--request-timeout-ms", default: 30_000, parse: integer(100, 600_000), doc: "time an HTTP request may take in all" }),
   setting({ key: "accountsPerMinutePerIp", env: "CHAT_ACCOUNTS_PER_MINUTE_PER_IP", flag: "--accounts-per-minute-per-ip", default: 120, parse: integer(1, 10_000_000), doc: "guest accounts one IP address (IPv6: one /64) may make permanent per minute, in bursts of as many (`rate_limited`)" }),
@@ -132,7 +145,7 @@ export const SETTINGS = [
   setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 1024 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest reply the server builds; a `history` page that would be larger is cut short (`has_more: true`)" }),
   setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
   setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),
-  setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),
+  setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: proxies, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),
   setting({ key: "metricsPort", env: "CHAT_METRICS_PORT", flag: "--metrics-port", default: null, parse: portOrOff, doc: "port of a separate listener serving `/metrics`; `off` serves none" }),
   setting({ key: "metricsHost", env: "CHAT_METRICS_HOST", flag: "--metrics-host", default: "127.0.0.1", parse: text, doc: "address the `/metrics` listener binds" }),
   setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout)" }),

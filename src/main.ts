@@ -2,6 +2,7 @@
 import { pino } from "pino";
 import { loadOptions } from "./config.js";
 import { startServer, type ChatServer } from "./server/httpServer.js";
+import { permissionWarnings } from "./store/fileModes.js";
 import { StoreError } from "./store/sqliteStore.js";
 
 let options;
@@ -36,4 +37,7 @@ async function stop(signal: string): Promise<void> {
 // Registered before the start-up line, so that a supervisor reacting to it can already stop us cleanly.
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
+// Before the start-up line, so that whoever reads the log sees them first.
+for (const warning of permissionWarnings(options.db)) logger.warn(warning);
+if (options.openAuth) logger.warn("open-auth mode: anyone can sign into any account by its id alone; never use it on a public server");
 logger.info({ url: server.url, port: server.port, openAuth: options.openAuth }, `listening on ${server.url}`);

@@ -89,6 +89,10 @@ describe("client types", () => {
     const welcome = b.next("welcome");
     check("del_user", await b.request("del_user"));
     await welcome;
+    check("replace_token", await a.request("replace_token"));
+    const guest = a.next("welcome");
+    check("sign_out", await a.request("sign_out"));
+    await guest;
 
     expect([...seen].sort()).toEqual([...REQUEST_EVENTS].sort());
   });

@@ -1,8 +1,8 @@
 /** Restart and crash of a real server process on one SQLite file. */
-import { mkdtempSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
@@ -29,7 +29,16 @@ async function allHistory(c: ChatClient, target: { room_id: string } | { user_id
   }
 }
 
-describe("persistence", () => {
+/** The bytes of the database's files, to show that a refused start changed nothing. */
+function snapshot(path: string): string[] {
+  return [path, `${path}-wal`, `${path}-shm`, `${path}.pid`].map((f) => (existsSync(f) ? `${f}: ${readFileSync(f).toString("base64")}` : `${f}: none`));
+}
+
+/** The start-up log lines at warn level, as messages. */
+const warnings = (lines: string[]) => lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40).map((l) => l.msg);
+
+// Each test starts real processes (about a second each, more on a loaded machine).
+describe("persistence", { timeout: 60_000 }, () => {
   it("keeps accounts, tokens, rooms, memberships and every kind of message across a restart", async () => {
     const CHAT_DB = dbPath();
     const first = await startChild([], { CHAT_DB });
@@ -120,5 +129,50 @@ describe("persistence", () => {
     const CHAT_DB = dbPath();
     writeFileSync(CHAT_DB, "not a database ".repeat(200));
     await expect(startChild([], { CHAT_DB })).rejects.toThrow(/exited with 1: chat-server: cannot open the database .*chat\.db: file is not a database\n$/);
+  });
+
+  it("lets one server at a time use a file: a second is refused in one line naming the first's pid, a third starts once the first is killed", async () => {
+    const CHAT_DB = dbPath();
+    const first = await startChild([], { CHAT_DB });
+    const client = await connect(first.url);
+    await client.request("create_room", { room_name: "Tea" });
+    client.close();
+    expect(readFileSync(`${CHAT_DB}.pid`, "utf8")).toBe(`${first.child.pid}\n`);
+
+    const before = snapshot(CHAT_DB);
+    const refused = startChild([], { CHAT_DB });
+    await expect(refused).rejects.toThrow(`exited with 1: chat-server: cannot use the database ${CHAT_DB}: another chat-server (pid ${first.child.pid}) holds it\n`);
+    expect(snapshot(CHAT_DB)).toEqual(before);
+
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
+    const third = await startChild([], { CHAT_DB });
+    // The stale pid file was taken over.
+    expect(readFileSync(`${CHAT_DB}.pid`, "utf8")).toBe(`${third.child.pid}\n`);
+    const again = await connect(third.url);
+    // The third serves the one state on the file: the room's name is still taken.
+    await expect(again.request("create_room", { room_name: "Tea" })).rejects.toMatchObject({ code: "name_taken" });
+    third.child.kill("SIGTERM");
+    expect((await once(third.child, "exit"))[0]).toBe(0);
+    expect(existsSync(`${CHAT_DB}.pid`)).toBe(false);
+  });
+
+  it("warns at start-up about database files others can read, and about open-auth mode", async () => {
+    const CHAT_DB = dbPath();
+    const quiet = await startChild([], { CHAT_DB });
+    expect(warnings(quiet.lines)).toEqual([]);
+    quiet.child.kill("SIGTERM");
+    await once(quiet.child, "exit");
+
+    chmodSync(CHAT_DB, 0o644);
+    chmodSync(dirname(CHAT_DB), 0o755);
+    const loud = await startChild(["--open-auth"], { CHAT_DB });
+    expect(warnings(loud.lines)).toEqual([
+      expect.stringMatching(new RegExp(`^database files other accounts on this machine can read or change: ${CHAT_DB} \\(0644\\)`)),
+      `the database folder ${dirname(CHAT_DB)} (0755) is open to other accounts on this machine; chmod 700 it`,
+      "open-auth mode: anyone can sign into any account by its id alone; never use it on a public server",
+    ]);
+    loud.child.kill("SIGTERM");
+    await once(loud.child, "exit");
   });
 });

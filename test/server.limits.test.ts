@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatError } from "../src/client/index.js";
 import type { Options } from "../src/config.js";
-import { rawSocket, startHarness, type Harness } from "./helpers/server.js";
+import { httpUrl, rawSocket, startHarness, upgradeStatus, type Harness } from "./helpers/server.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -17,21 +17,10 @@ async function start(overrides: Partial<Options>): Promise<Harness> {
   return h;
 }
 
-function httpUrl(h: Harness, path: string): string {
-  return h.url.replace("ws:", "http:").replace("/ws", path);
-}
-
-/** Resolves with the HTTP status of a refused upgrade, or "open" when accepted. */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number | "open"> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on("open", () => {
-      resolve("open");
-      ws.close();
-    });
-    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
-    ws.on("error", () => {});
-  });
+/** The separate /metrics listener's text; the harness must have been started with a `metricsPort`. */
+async function scrape(h: Harness): Promise<Response> {
+  expect(h.server.metricsUrl).toBeDefined();
+  return fetch(h.server.metricsUrl!);
 }
 
 describe("rate limit", () => {
@@ -67,7 +56,7 @@ describe("rate limit", () => {
 
 describe("slow consumers", () => {
   it("closes connections that stop reading once their unsent data passes the cap; the others keep chatting", async () => {
-    const s = await start({ maxBufferedBytes: 64 * 1024 });
+    const s = await start({ maxBufferedBytes: 64 * 1024, metricsPort: 0 });
     const sleepers = await Promise.all(Array.from({ length: 100 }, () => rawSocket(s.url)));
     // The kernel still accepts bytes for a paused reader until its buffers fill; then ws queues them.
     for (const sl of sleepers) (sl.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -80,7 +69,7 @@ describe("slow consumers", () => {
     expect(s.server.hub.connectionCount).toBe(2);
     const seen = listener.pushes.filter((f) => f.event === "message").length;
     expect(seen).toBeGreaterThan(0);
-    const metrics = await (await fetch(httpUrl(s, "/metrics"))).text();
+    const metrics = await (await scrape(s)).text();
     expect(metrics).toMatch(/chat_connections_refused_total\{reason="slow_consumer"\} [1-9]/);
   });
 });
@@ -148,12 +137,29 @@ describe("connection caps and origins", () => {
   });
 
   it("refuses browsers from origins not on the allowlist with 403, and lets listed ones and non-browsers in", async () => {
-    const s = await start({ allowedOrigins: ["https://chat.example"] });
+    const s = await start({ allowedOrigins: ["https://chat.example"], metricsPort: 0 });
     expect(await upgradeStatus(s.url, { origin: "https://evil.example" })).toBe(403);
     expect(await upgradeStatus(s.url, { origin: "https://chat.example" })).toBe("open");
     expect(await upgradeStatus(s.url)).toBe("open");
     // The server's own page, served from the same host, is always allowed.
     expect(await upgradeStatus(s.url, { origin: `http://127.0.0.1:${s.server.port}` })).toBe("open");
+    expect(await (await scrape(s)).text()).toMatch(/^chat_connections_refused_total\{reason="origin"\} 1$/m);
+  });
+
+  it("admits only the server's own origin when no origins are listed, and any origin with *", async () => {
+    const own = await start({});
+    const port = own.server.port;
+    expect(await upgradeStatus(own.url, { origin: `http://127.0.0.1:${port}` })).toBe("open");
+    expect(await upgradeStatus(own.url, { origin: `http://127.0.0.1:${port + 1}` })).toBe(403);
+    expect(await upgradeStatus(own.url, { origin: "https://evil.example" })).toBe(403);
+    expect(await upgradeStatus(own.url, { origin: "null" })).toBe(403);
+    expect(await upgradeStatus(own.url)).toBe("open");
+    await own.close();
+    h = undefined;
+
+    const any = await start({ allowedOrigins: ["*"] });
+    expect(await upgradeStatus(any.url, { origin: "https://evil.example" })).toBe("open");
+    expect(await upgradeStatus(any.url, { origin: "null" })).toBe("open");
   });
 });
 
@@ -181,7 +187,7 @@ describe("account and room caps", () => {
 
 describe("health and metrics", () => {
   it("answers /healthz and /readyz, and exports the documented metrics", async () => {
-    const s = await start({});
+    const s = await start({ metricsPort: 0 });
     expect((await fetch(httpUrl(s, "/healthz"))).status).toBe(200);
     expect((await fetch(httpUrl(s, "/readyz"))).status).toBe(200);
     const a = await s.client();
@@ -190,7 +196,7 @@ describe("health and metrics", () => {
     a.sendRaw(JSON.stringify({ event: "made-up-event", ref: 1 }));
     a.sendRaw(JSON.stringify({ event: "made-up-" + "x".repeat(1000), ref: 2 }));
     await s.settle(a);
-    const res = await fetch(httpUrl(s, "/metrics"));
+    const res = await scrape(s);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
     expect(text).toMatch(/^chat_connections 1$/m);
@@ -204,5 +210,28 @@ describe("health and metrics", () => {
     expect(text).toMatch(/^chat_frames_delivered_total \d+$/m);
     expect(text).toMatch(/^chat_send_queue_bytes \d+$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  });
+});
+
+describe("the metrics listener", () => {
+  it("is off by default: no /metrics anywhere, the chat port answers 404", async () => {
+    const s = await start({});
+    expect(s.server.metricsUrl).toBeUndefined();
+    expect((await fetch(httpUrl(s, "/metrics"))).status).toBe(404);
+  });
+
+  it("serves /metrics, and nothing else, on its own port and host; the chat port does not; close() stops it", async () => {
+    const s = await start({ metricsPort: 0, metricsHost: "127.0.0.1" });
+    const url = new URL(s.server.metricsUrl!);
+    expect(url.hostname).toBe("127.0.0.1");
+    expect(url.pathname).toBe("/metrics");
+    expect(Number(url.port)).not.toBe(s.server.port);
+    expect(await (await fetch(url)).text()).toMatch(/^chat_connections 0$/m);
+    expect((await fetch(new URL("/healthz", url))).status).toBe(404);
+    expect((await fetch(new URL("/", url))).status).toBe(404);
+    expect((await fetch(httpUrl(s, "/metrics"))).status).toBe(404);
+    await s.close();
+    h = undefined;
+    await expect(fetch(url)).rejects.toThrow();
   });
 });

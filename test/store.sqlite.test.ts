@@ -1,11 +1,23 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { permissionWarnings } from "../src/store/fileModes.js";
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from "../src/store/migrations.js";
+import { COUNT_NEWEST_SQL, DELETE_OLDEST_SQL, NEXT_CONVERSATION_SQL } from "../src/store/sqlitePrune.js";
 import { PAGE_SQL, SqliteStore, StoreError } from "../src/store/sqliteStore.js";
 import { A, B, message, ROOM } from "./helpers/storeRows.js";
+
+const modeOf = (path: string) => statSync(path).mode & 0o777;
+/** Every file of a database, by name, as bytes: to show a refused open changed nothing. */
+function snapshot(path: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`, `${path}.pid`]) {
+    if (existsSync(f)) files[f] = readFileSync(f).toString("base64");
+  }
+  return files;
+}
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -41,6 +53,7 @@ describe("SqliteStore", () => {
     store.commit();
     // Written but never committed, as when the process dies before the end of its turn.
     store.write([{ type: "user_put", id: B, username: "b", tokenHash: "hb" }]);
+    store.close();
     const reopened = new SqliteStore(path).load();
     expect([...reopened.users.keys()]).toEqual([A]);
     expect(reopened.rooms.get(ROOM)).toEqual({ id: ROOM, name: "Tea", ownerId: A, members: new Set([A]) });
@@ -68,7 +81,9 @@ describe("SqliteStore", () => {
     expect(old.pragma("user_version", { simple: true })).toBe(1);
     old.close();
 
-    const state = new SqliteStore(path).load();
+    const store = new SqliteStore(path);
+    const state = store.load();
+    store.close();
     expect(state.users.get(A)?.username).toBe("a");
     expect(state.directPeers.get(A)).toEqual(new Set([B]));
     const db = new BetterSqlite3(path);
@@ -82,7 +97,9 @@ describe("SqliteStore", () => {
     const db = new BetterSqlite3(path);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
+    const before = snapshot(path);
     expect(() => new SqliteStore(path)).toThrow(StoreError);
+    expect(snapshot(path)).toEqual(before);
     expect(() => new SqliteStore(path)).toThrow(/written by a newer chat-server \(schema version \d+; this one knows up to \d+\)/);
     const after = new BetterSqlite3(path);
     expect(after.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION + 1);
@@ -94,7 +111,9 @@ describe("SqliteStore", () => {
     const db = new BetterSqlite3(path);
     db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY)");
     db.close();
+    const before = snapshot(path);
     expect(() => new SqliteStore(path)).toThrow(/not a chat-server database/);
+    expect(snapshot(path)).toEqual(before);
     const after = new BetterSqlite3(path);
     expect(after.pragma("journal_mode", { simple: true })).toBe("delete");
     after.close();
@@ -116,5 +135,104 @@ describe("SqliteStore", () => {
       chmodSync(readOnly, 0o500);
       expect(() => new SqliteStore(join(readOnly, "chat.db"))).toThrow(StoreError);
     }
+  });
+
+  it("lets one store at a time use a file, names the holder by its pid file, and changes nothing when refused", () => {
+    const path = join(tempDir(), "chat.db");
+    const first = new SqliteStore(path);
+    first.write([{ type: "message_added", key: "all", message: message(1, "all") }]);
+    first.commit();
+    const pidFile = `${path}.pid`;
+    expect(readFileSync(pidFile, "utf8")).toBe(`${process.pid}\n`);
+    expect(modeOf(pidFile)).toBe(0o600);
+
+    const before = snapshot(path);
+    const started = performance.now();
+    expect(() => new SqliteStore(path)).toThrow(new StoreError(`cannot use the database ${path}: another chat-server (pid ${process.pid}) holds it`));
+    // The busy timeout, not better-sqlite3's default 5 s.
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(snapshot(path)).toEqual(before);
+
+    rmSync(pidFile);
+    expect(() => new SqliteStore(path)).toThrow(`cannot use the database ${path}: another process holds it (its pid could not be read from ${pidFile})`);
+
+    first.close();
+    expect(existsSync(pidFile)).toBe(false);
+    const second = new SqliteStore(path);
+    expect(second.page("all", 10).messages.map((m) => m.text)).toEqual(["m1"]);
+    second.close();
+  });
+
+  it("holds the WAL index in memory: no -shm file beside the database", () => {
+    const path = join(tempDir(), "chat.db");
+    const store = new SqliteStore(path);
+    store.write([{ type: "message_added", key: "all", message: message(1, "all") }]);
+    store.commit();
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    expect(existsSync(`${path}-shm`)).toBe(false);
+    store.close();
+  });
+
+  it("creates its folders 0700 and its file 0600 (its -wal too), and keeps quiet about them", () => {
+    const top = join(tempDir(), "nested");
+    const path = join(top, "deeper", "chat.db");
+    const store = new SqliteStore(path);
+    store.write([{ type: "message_added", key: "all", message: message(1, "all") }]);
+    store.commit();
+    expect(modeOf(top)).toBe(0o700);
+    expect(modeOf(join(top, "deeper"))).toBe(0o700);
+    expect(modeOf(path)).toBe(0o600);
+    expect(modeOf(`${path}-wal`)).toBe(0o600);
+    expect(permissionWarnings(path)).toEqual([]);
+    store.close();
+  });
+
+  it("leaves the modes of existing files alone, and warns when others can read them", () => {
+    const dir = tempDir();
+    const path = join(dir, "chat.db");
+    new SqliteStore(path).close();
+    chmodSync(path, 0o644);
+    chmodSync(dir, 0o755);
+    const store = new SqliteStore(path);
+    store.write([{ type: "message_added", key: "all", message: message(1, "all") }]);
+    store.commit();
+    expect(modeOf(path)).toBe(0o644);
+    expect(permissionWarnings(path)).toEqual([
+      `database files other accounts on this machine can read or change: ${path} (0644), ${path}-wal (0644); chmod 600 them`,
+      `the database folder ${dir} (0755) is open to other accounts on this machine; chmod 700 it`,
+    ]);
+    store.close();
+    expect(permissionWarnings(":memory:")).toEqual([]);
+  });
+
+  it("probes with a real write, and passes when the disk has room", () => {
+    const path = join(tempDir(), "chat.db");
+    const store = new SqliteStore(path);
+    const walSize = () => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+    const before = walSize();
+    store.probe();
+    expect(walSize()).toBeGreaterThan(before);
+    store.close();
+    const db = new BetterSqlite3(path);
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it("prunes through the (conv, id) key: no statement scans the table", () => {
+    const db = new BetterSqlite3(":memory:");
+    migrate(db);
+    const plan = (sql: string, params: unknown) =>
+      db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params as never).map((row) => (row as { detail: string }).detail).join("; ");
+    expect(plan(NEXT_CONVERSATION_SQL, ["all"])).toMatch(/^SEARCH messages USING PRIMARY KEY \(conv>\?\)$/);
+    const counting = plan(COUNT_NEWEST_SQL, { conv: "all", floor: "z", n: 10 });
+    expect(counting).toMatch(/SEARCH messages USING PRIMARY KEY \(conv=\? AND id<\?\)/);
+    const deleting = plan(DELETE_OLDEST_SQL, { conv: "all", below: "z", n: 10 });
+    expect(deleting).toMatch(/SEARCH messages USING PRIMARY KEY \(conv=\? AND id=\?\)/);
+    expect(deleting).toMatch(/SEARCH messages USING PRIMARY KEY \(conv=\? AND id<\?\)/);
+    for (const p of [counting, deleting]) {
+      expect(p).not.toMatch(/SCAN messages/);
+      expect(p).not.toMatch(/TEMP B-TREE/);
+    }
+    db.close();
   });
 });

@@ -37,7 +37,7 @@ export type ReplaceTokenRequest = unknown;
  */
 export type SendMessageRequest = SendToRoom | SendToUser;
 /**
- * List the rooms, sorted by name ignoring case, a page at a time: at most `limit` (1-500, default 500) rooms whose names sort after `after` (the last name of the previous page). Data that is not an object is accepted and read as {}, as the seed protocol allowed any.
+ * List the rooms, sorted by name ignoring case, a page at a time: at most `limit` (1-500, default 500) rooms whose names sort after `after` (the last name of the previous page). Other fields, and data that is not an object, are ignored, as the seed protocol allowed any data.
  */
 export type ShowRoomsRequest = ShowRoomsPage | AnyOtherData;
 export type AnyOtherData = string | number | boolean | null | unknown[];
@@ -162,6 +162,7 @@ export interface ShowRoomsPage {
    * The name of the last room of the previous page.
    */
   after?: string;
+  [k: string]: unknown;
 }
 export interface ReplyDataMap {
   auth: AuthReply;

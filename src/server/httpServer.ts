@@ -1,10 +1,12 @@
 /**
- * The transport: one Node http server answering `/healthz`, `/readyz` and
- * `/metrics`, and upgrading `/ws` to WebSocket after the admission checks; each
- * socket becomes a Peer of the hub. Heartbeats drop peers that stopped answering.
+ * The transport: one Node http server answering `/healthz`, `/readyz` and the web
+ * page, and upgrading `/ws` to WebSocket after the admission checks; each socket
+ * becomes a Peer of the hub. Every TCP connection is guarded from its accept
+ * (counted, and closed unless its first request head arrives in time); heartbeats
+ * drop peers that stopped answering. `/metrics` has a listener of its own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
@@ -13,9 +15,12 @@ import { compileValidators } from "../protocol/schemas.js";
 import { MemoryStore } from "../store/memoryStore.js";
 import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
-import { Admission } from "./admission.js";
+import { Admission, MISDIRECTED, acceptLimit, type Refusal } from "./admission.js";
+import { ConnectionGuard, rawAnswer } from "./connectionGuard.js";
+import { startHeartbeat } from "./heartbeat.js";
 import { Hub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
+import { startMetricsListener, type MetricsListener } from "./metricsListener.js";
 import { closeWithin, socketPeer } from "./socketPeer.js";
 import { FrameCache } from "./wsFrame.js";
 import { createWebAssets } from "./webAssets.js";
@@ -24,6 +29,8 @@ export interface ChatServer {
   /** `ws://host:port/ws` as bound (the real port when 0 was asked for). */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port/metrics` of the separate metrics listener; undefined when `metricsPort` is off. */
+  readonly metricsUrl: string | undefined;
   readonly hub: Hub;
   /** Stops accepting, sends what was accepted, closes every connection with `code` (1001 by default). */
   close(code?: number): Promise<void>;
@@ -34,7 +41,7 @@ export interface StartOptions {
   logger: Logger;
   /** Defaults to a SqliteStore on `options.db`, or a MemoryStore for ":memory:". */
   store?: Store;
-  /** Called after a failed commit has closed every connection with 1011; the process should exit. */
+  /** Called when the state could not be rebuilt after a failed commit, once every connection is closed with 1011; the process should exit. */
   onFatal?: (err: unknown) => void;
 }
 
@@ -48,6 +55,8 @@ function answer(res: ServerResponse, status: number, body: string, type = "text/
 }
 
 export async function startServer({ options, logger, store, onFatal }: StartOptions): Promise<ChatServer> {
+  // First, so that a bad trusted-proxy entry stops the start before anything is opened.
+  const admission = new Admission(options);
   const web = await createWebAssets();
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, clientTracking: true });
   const metrics = createMetrics(() => {
@@ -55,7 +64,6 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     for (const ws of wss.clients) bytes += ws.bufferedAmount;
     return bytes;
   });
-  const admission = new Admission(options);
   let closing = false;
   const db = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db));
   const hub = new Hub({
@@ -67,56 +75,83 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     rate: { perSecond: options.ratePerSecond, burst: options.rateBurst, closeAfter: options.floodCloseAfter },
     observer: metrics,
     onFatal(err) {
-      logger.fatal({ err }, "could not write to the database; stopping");
+      logger.fatal({ err }, "could not rebuild the state from the database; stopping");
       closing = true;
       for (const ws of wss.clients) closeWithin(ws, 1011, "server failure");
       onFatal?.(err);
     },
   });
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
-    switch (pathOf(req)) {
-      case "/healthz":
-        return answer(res, 200, "ok\n");
-      case "/readyz": {
+  const guard = new ConnectionGuard(admission, {
+    headersTimeoutMs: options.headersTimeoutMs,
+    onRefused(reason, socket) {
+      metrics.refused(reason);
+      logger.debug({ reason, ip: socket.remoteAddress }, "connection refused");
+    },
+  });
+
+  const http = createServer(
+    {
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs),
+      requestTimeout: options.requestTimeoutMs,
+      // Node checks both timeouts only this often; its default (30 s) would let them run late.
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(options.headersTimeoutMs / 2)),
+      keepAliveTimeout: 5000,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      if (!guard.started(req.socket)) return;
+      const path = pathOf(req);
+      // Load balancers probe by IP address, so health answers whatever the Host.
+      if (path === "/healthz") return answer(res, 200, "ok\n");
+      if (path === "/readyz") {
         const why = closing ? "shutting down" : hub.unavailable;
         return answer(res, why === undefined ? 200 : 503, `${why ?? "ready"}\n`);
       }
-      case "/metrics":
-        void metrics.registry.metrics().then((text) => answer(res, 200, text, metrics.registry.contentType));
-        return;
-      default:
-        if (web(req, res)) return;
-        return answer(res, 404, "not found\n");
-    }
-  });
+      if (!admission.hostAllowed(req)) {
+        metrics.refused(MISDIRECTED.reason);
+        return answer(res, MISDIRECTED.status, "misdirected request\n");
+      }
+      if (web(req, res)) return;
+      return answer(res, 404, "not found\n");
+    },
+  );
+  // Past this Node closes new sockets unanswered: room for the refusals that linger up to a second.
+  http.maxConnections = 2 * acceptLimit(options.maxConnections);
+  http.on("drop", () => metrics.refused("capacity"));
+  http.on("connection", (socket: Socket) => guard.accepted(socket));
 
-  http.on("upgrade", (req, socket, head) => {
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node removes its own listener before 'upgrade': without one, a peer that resets
     // the connection while we answer it would crash the process.
     socket.on("error", () => socket.destroy());
-    const refuse = (status: number, text: string) => socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    if (pathOf(req) !== "/ws") return refuse(404, "Not Found");
-    if (closing) return refuse(503, "Service Unavailable");
-    const verdict = admission.check(req);
+    if (!guard.started(req.socket)) return;
+    const refuse = (refusal: Refusal) => {
+      logger.debug({ reason: refusal.reason, ip: req.socket.remoteAddress, origin: req.headers.origin, host: req.headers.host }, "upgrade refused");
+      socket.end(rawAnswer(refusal));
+    };
+    // The Host goes first: a name that is not ours learns nothing else about this server.
+    if (!admission.hostAllowed(req)) {
+      metrics.refused(MISDIRECTED.reason);
+      return refuse(MISDIRECTED);
+    }
+    if (pathOf(req) !== "/ws") return refuse({ status: 404, text: "Not Found", reason: "path" });
+    if (closing) return refuse({ status: 503, text: "Service Unavailable", reason: "closing" });
+    const verdict = admission.upgrade(req);
     if (!verdict.ok) {
       metrics.refused(verdict.reason);
-      logger.debug({ reason: verdict.reason, ip: req.socket.remoteAddress, origin: req.headers.origin }, "upgrade refused");
-      return refuse(verdict.status, verdict.text);
+      return refuse(verdict);
     }
-    admission.opened(verdict.ip);
-    socket.once("close", () => admission.closed(verdict.ip));
-    wss.handleUpgrade(req, socket, head, (ws) => connected(ws, socket));
+    wss.handleUpgrade(req, socket, head, (ws) => connected(ws, socket, verdict.clientKey));
   });
 
-  const alive = new WeakSet<WebSocket>();
   const frames = new FrameCache();
   const onSlow = () => metrics.refused("slow_consumer");
-  function connected(ws: WebSocket, socket: Duplex): void {
+  const heartbeat = startHeartbeat(wss.clients, options.heartbeatMs, () => metrics.refused("heartbeat"));
+  function connected(ws: WebSocket, socket: Duplex, clientKey: string): void {
     metrics.connectionOpened();
-    alive.add(ws);
-    ws.on("pong", () => alive.add(ws));
-    const conn = hub.open(socketPeer(ws, socket, { maxBufferedBytes: options.maxBufferedBytes, frames, onSlow }));
+    heartbeat.watch(ws);
+    const conn = hub.open(socketPeer(ws, socket, { maxBufferedBytes: options.maxBufferedBytes, frames, onSlow }), clientKey);
     // Once a close has begun its replies could not be sent, so its requests are not applied either.
     ws.on("message", (data, isBinary) => {
       if (ws.readyState === WebSocket.OPEN) hub.receive(conn, data as Buffer, isBinary);
@@ -129,22 +164,6 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     ws.on("error", (err) => logger.debug({ err, conn }, "socket error"));
   }
 
-  const heartbeat =
-    options.heartbeatMs > 0
-      ? setInterval(() => {
-          for (const ws of wss.clients) {
-            if (!alive.has(ws)) {
-              metrics.refused("heartbeat");
-              ws.terminate();
-              continue;
-            }
-            alive.delete(ws);
-            ws.ping();
-          }
-        }, options.heartbeatMs)
-      : undefined;
-  heartbeat?.unref();
-
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(options.port, options.host, () => {
@@ -152,6 +171,18 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       resolve();
     });
   });
+  let metricsListener: MetricsListener | undefined;
+  if (options.metricsPort !== null) {
+    try {
+      metricsListener = await startMetricsListener(metrics.registry, options.metricsPort, options.metricsHost);
+    } catch (err) {
+      heartbeat.stop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      hub.stop();
+      db.close();
+      throw err;
+    }
+  }
   const { port } = http.address() as AddressInfo;
   const shownHost = options.host === "0.0.0.0" || options.host === "::" ? "localhost" : options.host;
   const url = `ws://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}/ws`;
@@ -159,10 +190,11 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   return {
     url,
     port,
+    metricsUrl: metricsListener?.url,
     hub,
     async close(code = 1001) {
       closing = true;
-      clearInterval(heartbeat);
+      heartbeat.stop();
       const listenerClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       // Whatever was accepted is committed and sent before the goodbye.
       hub.flush();
@@ -172,8 +204,11 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
         return done;
       });
       await Promise.all(closed);
-      await listenerClosed;
+      // Sockets still short of a request head would otherwise hold the listener open until their timer.
+      http.closeAllConnections();
+      await Promise.all([listenerClosed, metricsListener?.close()]);
       hub.flush();
+      hub.stop();
       db.close();
     },
   };

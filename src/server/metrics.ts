@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics, on a registry of the server's own (several servers can live
- * in one process, as in tests). Served at GET /metrics.
+ * in one process, as in tests). Served at GET /metrics on a listener of its own
+ * (metricsListener.ts), never on the chat port.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { HubObserver } from "./hub.js";
@@ -9,7 +10,11 @@ export interface Metrics extends HubObserver {
   readonly registry: Registry;
   connectionOpened(): void;
   connectionClosed(): void;
-  /** An upgrade or connection refused, by reason (origin, capacity, per_ip, slow_consumer, flooding, heartbeat). */
+  /**
+   * A connection refused or closed by policy, by reason: at accept capacity, per_ip; before
+   * its first request head headers_timeout; a request or upgrade to another Host host; an
+   * upgrade origin, capacity, per_ip; later slow_consumer, heartbeat.
+   */
   refused(reason: string): void;
 }
 

@@ -7,6 +7,8 @@ import type { Change } from "../core/changes.js";
 import { addTo, directKey, removeFrom, type ChatState } from "../core/model.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import { loadState } from "./loadState.js";
+import { PruneRounds, type Visit } from "./pruneRounds.js";
+import type { Retention } from "./retention.js";
 import type { Store } from "./store.js";
 
 /** Index of the first message whose id is not below `id` (binary search). */
@@ -31,6 +33,7 @@ export class MemoryStore implements Store {
   readonly #messages = new Map<string, Message[]>();
   #pending: Change[] = [];
   #lastMessageId: string | undefined;
+  readonly #rounds = new PruneRounds();
 
   write(changes: readonly Change[]): void {
     for (const c of changes) this.#pending.push(c);
@@ -88,6 +91,40 @@ export class MemoryStore implements Store {
   lastMessageId(): string | undefined {
     return this.#lastMessageId;
   }
+
+  prune(retain: Retention, budget: number): number {
+    const keep = retain.keepPerConversation ?? 0;
+    if (budget <= 0 || (retain.beforeId === undefined && keep <= 0)) return 0;
+    // Sorted afresh each call: this store serves tests and development, where conversations are few.
+    const keys = [...this.#messages.keys()].sort();
+    // The first key above `after`, by binary search.
+    const next = (after: string | undefined): string | undefined => {
+      if (after === undefined) return keys[0];
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (keys[mid]! <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      return keys[lo];
+    };
+    return this.#rounds.run(budget, next, (key, limit) => this.#pruneOne(key, limit, retain.beforeId, keep));
+  }
+
+  #pruneOne(key: string, limit: number, beforeId: string | undefined, keep: number): Visit {
+    const messages = this.#messages.get(key);
+    if (!messages) return { deleted: 0, finished: true };
+    // Both rules drop a prefix of the conversation: the longer one wins.
+    const cut = Math.max(keep > 0 ? messages.length - keep : 0, beforeId === undefined ? 0 : lowerBound(messages, beforeId));
+    const deleted = Math.min(cut, limit);
+    messages.splice(0, deleted);
+    if (messages.length === 0) this.#messages.delete(key);
+    return { deleted, finished: deleted === cut };
+  }
+
+  /** Memory always takes a write. */
+  probe(): void {}
 
   page(key: string, limit: number, before?: string): HistoryReply {
     const messages = this.#messages.get(key);

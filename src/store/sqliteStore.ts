@@ -2,16 +2,21 @@
  * The embedded default store: one SQLite file through better-sqlite3, in WAL mode
  * with synchronous=FULL, so that a committed batch survives a crash of the process
  * or of the machine. Changes are buffered and written in one transaction per
- * commit, which the hub calls once per event-loop turn (group commit).
+ * commit, which the hub calls once per event-loop turn (group commit). The file is
+ * held with an exclusive lock while the store is open: one server per file.
  */
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { Change } from "../core/changes.js";
 import { directKey, type ChatState } from "../core/model.js";
 import { loadState, type StoredRows } from "./loadState.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
-import { migrate, StoreError } from "./migrations.js";
+import { LOCK_WAIT_MS, lockDatabase } from "./databaseLock.js";
+import { lowSpace } from "./diskSpace.js";
+import { createPrivate } from "./fileModes.js";
+import { migrate, SCHEMA_VERSION, StoreError } from "./migrations.js";
+import type { Retention } from "./retention.js";
+import { SqlitePrune } from "./sqlitePrune.js";
 import type { Store } from "./store.js";
 
 export { StoreError } from "./migrations.js";
@@ -24,17 +29,21 @@ type StoredMember = Row<StoredRows["members"]>;
 /** A page of a conversation, newest first, served by the (conv, id) primary key. */
 export const PAGE_SQL = "SELECT body FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?";
 
-function open(path: string): Database {
+function open(path: string): { db: Database; release(): void } {
+  const onDisk = path !== ":memory:";
   try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const db = new BetterSqlite3(path);
+    if (onDisk) createPrivate(path);
+    const db = new BetterSqlite3(path, { timeout: LOCK_WAIT_MS });
+    let lock: { release(): void } | undefined;
     try {
+      if (onDisk) lock = lockDatabase(db, path);
       // Checked and migrated before anything else changes the file, so a refused file stays as it was.
       migrate(db);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
-      return db;
+      return { db, release: () => lock?.release() };
     } catch (err) {
+      lock?.release();
       db.close();
       throw err;
     }
@@ -47,6 +56,11 @@ function open(path: string): Database {
 
 export class SqliteStore implements Store {
   readonly #db: Database;
+  readonly #release: () => void;
+  /** The folder whose free space `probe` checks; undefined for `:memory:`. */
+  readonly #dir: string | undefined;
+  readonly #prune: SqlitePrune;
+  readonly #touch: () => void;
   #pending: Change[] = [];
   readonly #apply: { [T in Change["type"]]: (c: Extract<Change, { type: T }>) => void };
   readonly #page: Statement<[string, string, number]>;
@@ -54,7 +68,14 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
   constructor(path: string) {
-    const db = (this.#db = open(path));
+    const opened = open(path);
+    const db = (this.#db = opened.db);
+    this.#release = opened.release;
+    this.#dir = path === ":memory:" ? undefined : dirname(path);
+    this.#prune = new SqlitePrune(db);
+    // The smallest real write: the schema version rewritten to itself, committed and synced.
+    const touch = db.transaction(() => db.pragma(`user_version = ${SCHEMA_VERSION}`));
+    this.#touch = () => touch.immediate();
     const s = (sql: string) => db.prepare(sql);
     const upsertUser = s("INSERT INTO users (id, username, token_hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, token_hash = excluded.token_hash");
     const deleteUser = s("DELETE FROM users WHERE id = ?");
@@ -96,11 +117,38 @@ export class SqliteStore implements Store {
     for (const c of changes) this.#pending.push(c);
   }
 
+  /** A batch that fails (SQLITE_FULL …) is rolled back and dropped; the store takes later commits. */
   commit(): void {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
     this.#commitAll(batch);
+    this.#prune.committed(batch);
+  }
+
+  prune(retain: Retention, budget: number): number {
+    return this.#prune.prune(retain, budget);
+  }
+
+  /** Free space first (a cheap statfs), then a real write, which catches what statfs cannot (a read-only remount, I/O errors). */
+  probe(): void {
+    const fail = (what: string, err: unknown): never => {
+      const code = (err as { code?: unknown }).code;
+      if (code === "SQLITE_FULL") throw new StoreError("the disk is full", { cause: err });
+      throw new StoreError(`${what} (${typeof code === "string" ? code : String(err)})`, { cause: err });
+    };
+    let full: string | undefined;
+    try {
+      full = this.#dir === undefined ? undefined : lowSpace(this.#dir);
+    } catch (err) {
+      fail("cannot measure the free space", err);
+    }
+    if (full !== undefined) throw new StoreError(full);
+    try {
+      this.#touch();
+    } catch (err) {
+      fail("a test write failed", err);
+    }
   }
 
   page(key: string, limit: number, before?: string): HistoryReply {
@@ -128,6 +176,8 @@ export class SqliteStore implements Store {
 
   close(): void {
     this.#pending = [];
+    // The pid file goes first, while the lock still keeps any successor from writing its own.
+    this.#release();
     this.#db.close();
   }
 }

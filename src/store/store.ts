@@ -6,18 +6,30 @@
 import type { Change } from "../core/changes.js";
 import type { ChatState } from "../core/model.js";
 import type { HistoryReply } from "../protocol/wire.generated.js";
+import type { Retention } from "./retention.js";
 
 export interface Store {
   /** The durable part of the state, as the changes written so far left it. */
   load(): ChatState;
   /** Queues changes, in order; they become durable together at the next `commit`. */
   write(changes: readonly Change[]): void;
-  /** Makes everything written so far durable, atomically. Throws when it cannot. */
+  /** Makes everything written so far durable, atomically. Throws when it cannot: that batch is then dropped, none of it stored, and later commits work. */
   commit(): void;
   /** The highest message id stored, so that new ids sort after it even if the clock went back. */
   lastMessageId(): string | undefined;
   /** A page of a conversation's committed messages, oldest first. */
   page(key: string, limit: number, before?: string): HistoryReply;
+  /**
+   * Deletes committed messages older than `retain.beforeId` (see `uuidv7Floor`) and beyond the
+   * newest `retain.keepPerConversation` of each conversation, oldest first. It works through
+   * the conversations in rounds, a part per call, each call going on where the last stopped,
+   * and deletes at most `budget` rows and looks at at most `budget` conversations per call.
+   * Returns the rows deleted when the call reached the end of a round, or `budget` when it
+   * stopped for the budget first: call again soon while it returns `budget`.
+   */
+  prune(retain: Retention, budget: number): number;
+  /** Returns when the store can take a write now; throws StoreError with a short reason when it cannot. */
+  probe(): void;
   /** Releases the store; what was written but not committed is dropped (the hub commits first). */
   close(): void;
 }

@@ -1,4 +1,5 @@
 /** Starts the real server on port 0 and connects real WebSocket clients to it. */
+import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { afterEach, beforeEach, expect } from "vitest";
 import { WebSocket } from "ws";
@@ -42,8 +43,8 @@ export interface Harness {
 }
 
 export async function startHarness(overrides: Partial<Options> = {}): Promise<Harness> {
-  // Tests send as fast as they can: rate limits are tested on their own, with their own settings.
-  const unlimited = { ratePerSecond: 1_000_000, rateBurst: 1_000_000 };
+  // Tests send as fast as they can from one address: rate limits and quotas are tested on their own, with their own settings.
+  const unlimited = { ratePerSecond: 1_000_000, rateBurst: 1_000_000, accountsPerMinutePerIp: 1_000_000, roomsPerMinutePerIp: 1_000_000 };
   const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", ...unlimited, ...overrides };
   const server = await startServer({ options, logger: pino({ level: "silent" }) });
   const clients: ChatClient[] = [];
@@ -138,4 +139,47 @@ export async function rejection(p: Promise<unknown>): Promise<ChatError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(ChatError);
   return err as ChatError;
+}
+
+/** The server's `http://` address of `path` (on the chat port). */
+export function httpUrl(server: { url: string }, path: string): string {
+  return server.url.replace("ws:", "http:").replace("/ws", path);
+}
+
+/** Resolves with the HTTP status of a refused upgrade, or "open" when accepted (it is then closed again). */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number | "open"> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on("open", () => {
+      resolve("open");
+      ws.close();
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.socket.destroy();
+    });
+    ws.on("error", () => {});
+  });
+}
+
+/** A raw TCP connection: what it has received so far, and its close. */
+export interface TcpProbe {
+  socket: Socket;
+  received(): string;
+  closed: Promise<void>;
+}
+
+/** Opens a raw TCP connection to `port` and resolves once it is connected; it sends nothing by itself. */
+export async function tcpProbe(port: number, host = "127.0.0.1"): Promise<TcpProbe> {
+  const socket = connect(port, host);
+  let text = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (text += chunk));
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("close", () => reject(new Error("closed before it connected")));
+  });
+  return { socket, received: () => text, closed };
 }
