@@ -2,12 +2,10 @@
  * What `Store.prune` keeps, and the id bound that turns "older than N days" into a
  * key range: message ids are UUIDv7, so they sort by the millisecond they were made.
  */
+import type { Expiry } from "../core/expiry.js";
 
 /** Messages from `beforeId` on, and the newest `keepPerConversation` of each conversation; an absent (or 0) rule keeps all. */
-export interface Retention {
-  beforeId?: string;
-  keepPerConversation?: number;
-}
+export type Retention = Expiry;
 
 /** The lowest UUIDv7 of millisecond `ms` (clamped to 0 … 2^48 − 1): every id made at or after `ms` sorts at or above it. */
 export function uuidv7Floor(ms: number): string {
