@@ -2,24 +2,20 @@
  * The web page end to end: the real server as `npm start` runs it, the machine's
  * Chromium driven by playwright-core, two separate browser contexts (two people).
  * Each step leaves a screenshot in test-output/screenshots/ for a person to look at.
- *
- * Skips, with a message, only when /usr/bin/chromium is missing and CI is not set;
- * under CI a missing browser fails the run (.ci/run installs it).
+ * Skips as helpers/browser.ts says.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatClient, ChatError } from "../src/client/index.js";
+import { launchChromium, skipBrowser } from "./helpers/browser.js";
 import { killChildren, startChild } from "./helpers/process.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = fileURLToPath(new URL("../test-output/screenshots/", import.meta.url));
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) console.warn(`browser tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium); under CI they run.`);
 
-describe.skipIf(skip)("the web page", () => {
+describe.skipIf(skipBrowser)("the web page", () => {
   /** The page's address, e.g. http://127.0.0.1:PORT/ */
   let base: string;
   let wsUrl: string;
@@ -31,10 +27,7 @@ describe.skipIf(skip)("the web page", () => {
     // The real entry point, as `npm start` runs it; nothing kept on disk.
     wsUrl = (await startChild(["--db", ":memory:"])).url;
     base = wsUrl.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

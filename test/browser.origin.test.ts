@@ -3,24 +3,17 @@
  * opens WebSockets to the chat server from a page of another origin (a second tiny
  * http server on another port) and from a rebound host name (Chromium's resolver maps
  * evil.example to 127.0.0.1, as DNS rebinding would).
- *
- * Skips, with a message, only when /usr/bin/chromium is missing and CI is not set;
- * under CI a missing browser fails the run (.ci/run installs it).
+ * Skips as helpers/browser.ts says.
  */
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Options } from "../src/config.js";
+import { launchChromium, skipBrowser } from "./helpers/browser.js";
 import { startHarness, type Harness } from "./helpers/server.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) console.warn(`browser tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium); under CI they run.`);
-
-describe.skipIf(skip)("browser origins", () => {
+describe.skipIf(skipBrowser)("browser origins", () => {
   let browser: Browser;
   /** A page of another origin: same address, another port. */
   let other: Server;
@@ -35,7 +28,7 @@ describe.skipIf(skip)("browser origins", () => {
     });
     await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
     otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"] });
+    browser = await launchChromium(["--host-resolver-rules=MAP evil.example 127.0.0.1"]);
   }, 60_000);
 
   afterEach(async () => {
