@@ -245,3 +245,34 @@ describe("heartbeat pongs", () => {
     }
   }, 15_000);
 });
+
+describe("refused upgrades", () => {
+  it("are closed by the server even when the peer never closes its half, freeing their slot and letting shutdown finish", async () => {
+    const s = await start({ maxConnectionsPerIp: 2 });
+    const { port } = s.server;
+    const { connect } = await import("node:net");
+    const heldOpen = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<{ answer: Promise<string> }>((resolve) => {
+            const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => {
+              const key = randomBytes(16).toString("base64");
+              socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+              const answer = new Promise<string>((done) => socket.once("data", (d) => done(String(d))));
+              resolve({ answer });
+            });
+            socket.on("error", () => {});
+            socket.on("end", () => {}); // read our FIN, never send ours
+            probes.push({ socket, received: () => "", closed: new Promise(() => {}) });
+          }),
+      ),
+    );
+    for (const { answer } of heldOpen) expect(await answer).toMatch(/^HTTP\/1\.1 403/);
+    // Their slots come back once the server drops them; until then a third connection would get 429.
+    let status = await upgradeStatus(s.url);
+    while (status === 429) status = await new Promise((resolve) => setTimeout(() => void upgradeStatus(s.url).then(resolve), 100));
+    expect(status).toBe("open");
+    await s.close();
+    h = undefined;
+  });
+});

@@ -6,6 +6,7 @@
  * connection that never sends a byte, and only acts at its checking interval.
  */
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Admission, Refusal } from "./admission.js";
 
 export interface ConnectionGuardOptions {
@@ -17,6 +18,17 @@ export interface ConnectionGuardOptions {
 /** An HTTP answer written straight to the socket, for connections no request handler will see. */
 export function rawAnswer({ status, text }: Pick<Refusal, "status" | "text">): string {
   return `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+}
+
+/**
+ * Answers a refused upgrade (its head is read) and makes sure the socket goes: destroyed
+ * once the answer is written, as ws does, or after `graceMs`, since a peer that never
+ * closes its half would otherwise hold the socket, and its slot, for good.
+ */
+export function refuseSocket(socket: Duplex, refusal: Pick<Refusal, "status" | "text">, graceMs: number): void {
+  socket.once("finish", () => socket.destroy());
+  socket.end(rawAnswer(refusal));
+  setTimeout(() => socket.destroy(), graceMs).unref();
 }
 
 export class ConnectionGuard {

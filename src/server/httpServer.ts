@@ -16,7 +16,7 @@ import { MemoryStore } from "../store/memoryStore.js";
 import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
 import { Admission, MISDIRECTED, acceptLimit, type Refusal } from "./admission.js";
-import { ConnectionGuard, rawAnswer } from "./connectionGuard.js";
+import { ConnectionGuard, refuseSocket } from "./connectionGuard.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { Hub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
@@ -128,7 +128,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     if (!guard.started(req.socket)) return;
     const refuse = (refusal: Refusal) => {
       logger.debug({ reason: refusal.reason, ip: req.socket.remoteAddress, origin: req.headers.origin, host: req.headers.host }, "upgrade refused");
-      socket.end(rawAnswer(refusal));
+      refuseSocket(socket, refusal, Math.min(1000, options.headersTimeoutMs));
     };
     // The Host goes first: a name that is not ours learns nothing else about this server.
     if (!admission.hostAllowed(req)) {
