@@ -18,8 +18,10 @@ import { A, messageAt, ROOM } from "./helpers/storeRows.js";
 class FailingStore extends MemoryStore {
   failing = false;
   override commit(): void {
-    if (this.failing) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
-    super.commit();
+    if (!this.failing) return super.commit();
+    // Drop the batch, as a failed SQLite transaction is rolled back.
+    this.close();
+    throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
   }
   override probe(): void {
     if (this.failing) throw new StoreError("the disk is full");
@@ -86,7 +88,8 @@ describe("a failed commit", () => {
     store.failing = false;
     await until(() => s.hub.unavailable === undefined);
     expect((await fetch(httpUrl(s, "/readyz"))).status).toBe(200);
-    // The lost room was rolled back: its name is free.
+    // The lost room was rolled back, in the store and in memory: its name is free.
+    expect([...store.load().rooms.values()].map((r) => r.name)).toEqual(["kept"]);
     expect((await a.request("create_room", { room_name: "lost" })).room.name).toBe("lost");
     expect((await a.request("send_message", { room_id: room.id, message: "stored" })).message.text).toBe("stored");
     expect(store.page(room.id, 10).messages.map((m) => m.text)).toEqual(["stored"]);
@@ -108,6 +111,7 @@ describe("a failed commit", () => {
     store.failing = false;
     await until(() => s.hub.unavailable === undefined);
     expect([...(s.hub.state.sessions.get(id) ?? [])]).toHaveLength(2);
+    expect(store.load().users.get(id)?.username).toBe("kept");
     expect((await one.request("change_name", { username: "still here" })).user.id).toBe(id);
     expect(one.user.id).toBe(id);
     expect(two.user.id).toBe(id);

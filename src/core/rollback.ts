@@ -17,8 +17,8 @@ export function carryConnections(fresh: ChatState, old: ChatState, restore: Read
     if (!fresh.users.has(userId)) {
       const user = old.users.get(userId);
       if (!user) throw new Error(`connection ${conn} has no account to carry over`);
-      // Not in the store: whatever made it permanent was not stored either.
-      fresh.users.set(userId, { ...user, touched: false });
+      // Not in the store: whatever made it permanent (a name, say) was not stored either.
+      fresh.users.set(userId, { ...user, username: null, touched: false });
     }
     fresh.connections.set(conn, { userId });
     addTo(fresh.sessions, userId, conn);

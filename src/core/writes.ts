@@ -16,9 +16,10 @@ export function mayWrite(state: ChatState, cmd: Command): boolean {
     case "sign_out":
       return false;
     case "choose_room": {
-      // Opening a room one is already in only reads.
+      // Opening a room one is already in, or one that does not exist, only reads.
       const user = state.connections.get(cmd.conn)?.userId;
-      return user === undefined || !state.rooms.get(cmd.room_id)?.members.has(user);
+      const room = state.rooms.get(cmd.room_id);
+      return user !== undefined && room !== undefined && !room.members.has(user);
     }
     case "change_name":
     case "del_user":

@@ -219,12 +219,15 @@ export class Hub {
   /** A request, after the gates that may refuse it unapplied: the store being read-only, then the address's quotas. */
   #apply(c: Connection, cmd: Command, request: RequestEvent, now: number): "ok" | ErrorCode {
     const ref = "ref" in cmd ? cmd.ref : undefined;
-    if (this.#readOnly && mayWrite(this.#state, cmd)) {
+    const writes = mayWrite(this.#state, cmd);
+    if (this.#readOnly && writes) {
       const retryAfterMs = Math.max(0, Math.ceil(this.#readOnly.retryAt - now));
       const message = `The server cannot store changes right now (${this.#readOnly.reason}); nothing was applied. Retry in ${retryAfterMs} ms.`;
       this.#send([c.peer], envelope("error", errorData("unavailable", request, message, { retry_after_ms: retryAfterMs }), ref));
       return "unavailable";
     }
+    // A read must not show what this turn's commit might still take back: commit first (one more fsync, rarely).
+    if (!writes && this.#uncommitted && cmd.type !== "ping") this.#flush();
     const draw = drawOf(this.#state, cmd);
     const quota = this.#quotas.check(c.client, draw, now);
     if (!quota.ok) {
@@ -410,8 +413,10 @@ export class Hub {
   }
 
   #prune(continuing = false): void {
-    if (this.#readOnly || (this.#pruning && !continuing)) return;
+    if (this.#pruning && !continuing) return;
     this.#pruning = false;
+    // The next minute tries again; a pass cut short here must not hold that off.
+    if (this.#readOnly) return;
     const { retainDays, retainMessages } = this.#opts.limits;
     const retain: Retention = {};
     if (retainDays > 0) retain.beforeId = uuidv7Floor(Date.now() - retainDays * DAY_MS);

@@ -1,6 +1,6 @@
 /** Builds the state from stored rows: the part of `load` every store shares. */
 import { addTo, createState, LOBBY, RECENT_MESSAGES, type ChatState } from "../core/model.js";
-import { indexRoomName } from "../core/roomNames.js";
+import { indexRoomNames } from "../core/roomNames.js";
 import type { HistoryReply } from "../protocol/wire.generated.js";
 
 export interface StoredRows {
@@ -15,11 +15,10 @@ export function loadState(rows: StoredRows): ChatState {
   const state = createState();
   for (const u of rows.users) state.users.set(u.id, { id: u.id, username: u.username, tokenHash: u.tokenHash, touched: true });
   for (const r of rows.rooms) {
-    const room = { id: r.id, name: r.name, ownerId: r.ownerId, members: new Set<string>() };
-    state.rooms.set(r.id, room);
-    indexRoomName(state, room);
+    state.rooms.set(r.id, { id: r.id, name: r.name, ownerId: r.ownerId, members: new Set() });
     addTo(state.owned, r.ownerId, r.id);
   }
+  indexRoomNames(state);
   for (const m of rows.members) {
     state.rooms.get(m.roomId)?.members.add(m.userId);
     addTo(state.memberships, m.userId, m.roomId);
