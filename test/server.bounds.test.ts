@@ -174,6 +174,11 @@ describe("strings that are not well-formed Unicode", () => {
     a.sendRaw('{"event":"ping","ref":"\\ud800"}');
     await s.settle(a);
     expect(s.server.hub.state.rooms.size).toBe(0);
+    // The ping's ref cannot be echoed as it came, so its refusal carries none.
+    const unreferenced = a.pushes.filter((f) => f.event === "error");
+    expect(unreferenced.map((f) => (f.data as { details?: { fields?: unknown } }).details?.fields)).toEqual([
+      [{ pointer: "/ref", reason: "must be well-formed Unicode (no lone surrogate)" }],
+    ]);
     expect((await a.request("change_name", { username: "ok 😀" })).user.username).toBe("ok 😀");
   });
 });
