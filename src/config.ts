@@ -36,6 +36,8 @@ export interface Options {
   maxRoomsPerAccount: number;
   /** Members one room may have. @default 10000 */
   maxRoomMembers: number;
+  /** Rooms one account may be a member of. @default 1000 */
+  maxRoomsJoined: number;
   /** Longest message text, in characters (the protocol's ceiling is 4000). @default 4000 */
   maxMessageChars: number;
   /** Origins browsers may connect from, comma-separated; empty allows the server's own origin only, `*` any. @default "" */
@@ -135,6 +137,7 @@ export const SETTINGS = [
   setting({ key: "maxConnectionsPerIp", env: "CHAT_MAX_CONNECTIONS_PER_IP", flag: "--max-connections-per-ip", default: 256, parse: integer(1, 10_000_000), doc: "open TCP connections, plain HTTP or WebSocket, from one client (an IPv4 address, an IPv6 /64), counted from the accept; more are refused with HTTP 429" }),
   setting({ key: "maxRoomsPerAccount", env: "CHAT_MAX_ROOMS_PER_ACCOUNT", flag: "--max-rooms-per-account", default: 100, parse: integer(1, 10_000_000), doc: "rooms one account may own (`limit_reached`)" }),
   setting({ key: "maxRoomMembers", env: "CHAT_MAX_ROOM_MEMBERS", flag: "--max-room-members", default: 10_000, parse: integer(1, 10_000_000), doc: "members one room may have (`limit_reached`)" }),
+  setting({ key: "maxRoomsJoined", env: "CHAT_MAX_ROOMS_JOINED", flag: "--max-rooms-joined", default: 1000, parse: integer(1, 10_000_000), doc: "rooms one account may be a member of (`limit_reached`); bounds the room list in the `auth` reply" }),
   setting({ key: "maxMessageChars", env: "CHAT_MAX_MESSAGE_CHARS", flag: "--max-message-chars", default: 4000, parse: integer(1, 4000), doc: "longest message text (`bad_request`)" }),
   setting({ key: "allowedOrigins", env: "CHAT_ALLOWED_ORIGINS", flag: "--allowed-origins", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated origins browsers may connect from besides the server's own (others get HTTP 403); `*` allows any" }),
   setting({ key: "publicHosts", env: "CHAT_PUBLIC_HOSTS", flag: "--public-hosts", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated host names clients reach the server by; when set, a request whose `Host` is another name is refused with HTTP 421, except `/healthz` and `/readyz` (stops DNS rebinding)" }),
@@ -142,7 +145,7 @@ export const SETTINGS = [
   setting({ key: "requestTimeoutMs", env: "CHAT_REQUEST_TIMEOUT_MS", flag: "--request-timeout-ms", default: 30_000, parse: integer(100, 600_000), doc: "time an HTTP request may take in all" }),
   setting({ key: "accountsPerMinutePerIp", env: "CHAT_ACCOUNTS_PER_MINUTE_PER_IP", flag: "--accounts-per-minute-per-ip", default: 120, parse: integer(1, 10_000_000), doc: "guest accounts one IP address (IPv6: one /64) may make permanent per minute, in bursts of as many (`rate_limited`)" }),
   setting({ key: "roomsPerMinutePerIp", env: "CHAT_ROOMS_PER_MINUTE_PER_IP", flag: "--rooms-per-minute-per-ip", default: 60, parse: integer(1, 10_000_000), doc: "rooms one IP address (IPv6: one /64) may create per minute, in bursts of as many (`rate_limited`)" }),
-  setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 1024 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest reply the server builds; a `history` page that would be larger is cut short (`has_more: true`)" }),
+  setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 1024 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest list reply the server builds: a `history` page, `choose_room`\'s recent messages or a `show_rooms` page that would be larger is cut short" }),
   setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
   setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),
   setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: proxies, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),

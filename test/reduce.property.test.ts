@@ -9,7 +9,7 @@ import type { Command } from "../src/core/commands.js";
 import { createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../src/core/model.js";
 import type { Outbound } from "../src/core/outbound.js";
 import { reduce } from "../src/core/reduce.js";
-import { mayWrite } from "../src/core/writes.js";
+import { accountsMadePermanent, mayWrite } from "../src/core/writes.js";
 import { commandFor, drive, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
 
 /** Runs specs from an empty state; returns the commands applied and everything they sent. */
@@ -139,6 +139,22 @@ describe("reduce (property): reads and pages", () => {
         const readOnly = !mayWrite(state, cmd);
         const { changes } = reduce(state, cmd);
         if (readOnly) expect(changes).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("makes permanent only accounts accountsMadePermanent named beforehand", () => {
+    fc.assert(
+      fc.property(stepsArb, stepArb, (specs, last) => {
+        const { state } = run(specs);
+        const cmd = commandFor(state, last, idMaker(1), specs.length);
+        if (!cmd) return;
+        const predicted = accountsMadePermanent(state, cmd);
+        const pristine = [...state.users.values()].filter((u) => !u.touched).map((u) => u.id);
+        reduce(state, cmd);
+        const madePermanent = pristine.filter((id) => state.users.get(id)?.touched === true);
+        for (const id of madePermanent) expect(predicted).toContain(id);
       }),
       { numRuns: 300 },
     );

@@ -107,6 +107,46 @@ describe("reply budget", () => {
   });
 });
 
+describe("reply budget beyond history", () => {
+  it("keeps choose_room's recent messages and show_rooms' pages within maxReplyBytes, and bounds rooms joined", async () => {
+    const budget = 16 * 1024;
+    const s = await start({ maxReplyBytes: budget, maxRoomsJoined: 3 });
+    const [a, b] = await s.clients(2);
+    const { room } = await a.request("create_room", { room_name: "loud" });
+    // Control characters are escaped to six bytes each: 50 of these would be 600 KB.
+    const sent: string[] = [];
+    for (let i = 0; i < 50; i++) sent.push((await a.request("send_message", { room_id: room.id, message: `${i}${"\u0001".repeat(2000)}` })).message.id);
+    const joined = await b.request("choose_room", { room_id: room.id });
+    expect(Buffer.byteLength(JSON.stringify(joined))).toBeLessThanOrEqual(budget);
+    expect(joined.history.length).toBeGreaterThan(0);
+    expect(joined.history.map((m) => m.id)).toEqual(sent.slice(sent.length - joined.history.length));
+
+    const long = (i: number) => `${String(i).padStart(3, "0")} ${"名".repeat(60)}`;
+    const c = await s.client();
+    for (let i = 0; i < 60; i++) {
+      const { room: made } = await c.request("create_room", { room_name: long(i) });
+      await c.request("exit_room", { room_id: made.id });
+    }
+    const listed: string[] = [];
+    let page = await c.request("show_rooms");
+    expect(page.has_more).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThanOrEqual(budget);
+    listed.push(...page.rooms.map((r) => r.name));
+    while (page.has_more) {
+      page = await c.request("show_rooms", { after: listed.at(-1)! });
+      listed.push(...page.rooms.map((r) => r.name));
+    }
+    expect(listed).toEqual(["loud", ...Array.from({ length: 60 }, (_, i) => long(i))].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1)));
+
+    // Rooms joined per account: a is in "loud"; two more, then no more, whether joined or created.
+    const idOf = (name: string) => [...s.server.hub.state.rooms.values()].find((r) => r.name === name)!.id;
+    for (const name of [long(0), long(1)]) await a.request("choose_room", { room_id: idOf(name) });
+    const full = await rejection(a.request("create_room", { room_name: "one more" }));
+    expect(full).toMatchObject({ code: "limit_reached", message: "An account may be in at most 3 rooms; leave one first." });
+    expect((await rejection(a.request("choose_room", { room_id: idOf(long(5)) }))).code).toBe("limit_reached");
+  });
+});
+
 describe("show_rooms pages", () => {
   it("lists rooms a page at a time with has_more and after; non-object data still gets the first page", async () => {
     const s = await start();

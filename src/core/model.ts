@@ -44,9 +44,11 @@ export interface Limits {
   maxRoomsPerAccount: number;
   /** Members one room may have. */
   maxRoomMembers: number;
+  /** Rooms one account may be a member of: bounds the `auth` reply and a rename's fan-out. */
+  maxRoomsJoined: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ maxRoomsPerAccount: 100, maxRoomMembers: 10_000 });
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ maxRoomsPerAccount: 100, maxRoomMembers: 10_000, maxRoomsJoined: 1000 });
 
 export interface ChatState {
   limits: Limits;

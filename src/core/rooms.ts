@@ -30,6 +30,13 @@ export function leaveRoom(state: ChatState, roomId: RoomId, user: UserRecord): O
   return [{ to: { kind: "room", room: roomId }, event: "member_left", data: { room_id: roomId, user: userView(user) } }];
 }
 
+/** Why the account may join no more rooms, if it may not. */
+function joinedLimit(state: ChatState, user: UserRecord): string | undefined {
+  const max = state.limits.maxRoomsJoined;
+  if ((state.memberships.get(user.id)?.size ?? 0) < max) return undefined;
+  return `An account may be in at most ${max} rooms; leave one first.`;
+}
+
 type RoomCommand = CommandOf<"rename_room" | "choose_room" | "del_room" | "exit_room">;
 
 /** The room a command names, or the `not_found` reply. */
@@ -51,6 +58,8 @@ export function createRoom(state: ChatState, cmd: CommandOf<"create_room">): Out
   if ((state.owned.get(owner.id)?.size ?? 0) >= max) {
     return fail(cmd, "limit_reached", `An account may own at most ${max} rooms; delete one first.`);
   }
+  const joinedTooMany = joinedLimit(state, owner);
+  if (joinedTooMany) return fail(cmd, "limit_reached", joinedTooMany);
   const room: RoomRecord = { id: cmd.roomId, name: cmd.room_name, ownerId: owner.id, members: new Set([owner.id]) };
   state.rooms.set(room.id, room);
   indexRoomName(state, room);
@@ -88,6 +97,8 @@ export function chooseRoom(state: ChatState, cmd: CommandOf<"choose_room">): Out
   const user = accountOf(state, cmd.conn);
   const history = [...(state.recent.get(room.id) ?? [])];
   if (room.members.has(user.id)) return [reply(cmd, "choose_room", { room: roomView(room), history })];
+  const joinedTooMany = joinedLimit(state, user);
+  if (joinedTooMany) return fail(cmd, "limit_reached", joinedTooMany);
   const max = state.limits.maxRoomMembers;
   if (room.members.size >= max) return fail(cmd, "limit_reached", `The room is full (${max} members).`);
   room.members.add(user.id);

@@ -1,10 +1,11 @@
 /**
- * Which commands may change durable state. While the store cannot be written the
- * shell refuses these before applying them, and serves the rest; a property test
- * checks that a command judged read-only here never records a change.
+ * What a command may write, judged before it is applied: whether it may change
+ * durable state at all (while the store cannot be written the shell refuses those
+ * and serves the rest), and which accounts it may make permanent (for quotas).
+ * Property tests check both against what `reduce` then does.
  */
 import type { Command } from "./commands.js";
-import type { ChatState } from "./model.js";
+import type { ChatState, UserId, UserRecord } from "./model.js";
 
 export function mayWrite(state: ChatState, cmd: Command): boolean {
   switch (cmd.type) {
@@ -30,6 +31,45 @@ export function mayWrite(state: ChatState, cmd: Command): boolean {
     case "exit_room":
     case "replace_token":
       return true;
+    default: {
+      const unhandled: never = cmd;
+      throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+/**
+ * The pristine accounts a command would make permanent if it succeeds: the per-address
+ * quota on new accounts is judged on these before the command is applied.
+ */
+export function accountsMadePermanent(state: ChatState, cmd: Command): UserId[] {
+  const requester = state.users.get(state.connections.get(cmd.conn)?.userId ?? "");
+  const pristine = (u: UserRecord | undefined): UserId[] => (u && !u.touched ? [u.id] : []);
+  switch (cmd.type) {
+    case "connect":
+    case "disconnect":
+    case "auth":
+    case "show_rooms":
+    case "ping":
+    case "sign_out":
+    case "replace_token":
+    case "del_user":
+    case "rename_room":
+    case "del_room":
+    case "exit_room":
+      return [];
+    case "change_name":
+    case "create_room":
+      return pristine(requester);
+    case "choose_room": {
+      const room = state.rooms.get(cmd.room_id);
+      return room && requester && !room.members.has(requester.id) ? pristine(requester) : [];
+    }
+    case "send_message": {
+      // A direct message makes its pristine recipient permanent too.
+      if (!("user_id" in cmd.target) || cmd.target.user_id === requester?.id) return pristine(requester);
+      return [...pristine(requester), ...pristine(state.users.get(cmd.target.user_id))];
+    }
     default: {
       const unhandled: never = cmd;
       throw new Error(`unhandled command ${JSON.stringify(unhandled)}`);

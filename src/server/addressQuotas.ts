@@ -6,6 +6,7 @@
  */
 import type { Command } from "../core/commands.js";
 import type { ChatState, UserId } from "../core/model.js";
+import { accountsMadePermanent } from "../core/writes.js";
 import { Allowance } from "./rateLimit.js";
 
 export interface QuotaOptions {
@@ -21,20 +22,8 @@ export interface Draw {
 
 export type QuotaVerdict = { ok: true } | { ok: false; retryAfterMs: number; what: "accounts" | "rooms" };
 
-/** Commands that make the requester's account permanent when it is still pristine. */
-const TOUCHING = new Set<Command["type"]>(["change_name", "create_room", "choose_room", "send_message"]);
-
 export function drawOf(state: ChatState, cmd: Command): Draw {
-  const draw: Draw = { accounts: [], room: cmd.type === "create_room" };
-  if (!TOUCHING.has(cmd.type)) return draw;
-  const requester = state.users.get(state.connections.get(cmd.conn)?.userId ?? "");
-  if (requester && !requester.touched) draw.accounts.push(requester.id);
-  // A direct message makes its pristine recipient permanent too.
-  if (cmd.type === "send_message" && "user_id" in cmd.target) {
-    const peer = state.users.get(cmd.target.user_id);
-    if (peer && !peer.touched && peer.id !== requester?.id) draw.accounts.push(peer.id);
-  }
-  return draw;
+  return { accounts: accountsMadePermanent(state, cmd), room: cmd.type === "create_room" };
 }
 
 export class AddressQuotas {
@@ -77,7 +66,8 @@ class Buckets {
   }
 
   wait(key: string, n: number, now: number): number {
-    return this.#byKey.get(key)?.wait(n, now) ?? 0;
+    // More than a whole burst can never be there at once: wait for a full allowance instead.
+    return this.#byKey.get(key)?.wait(Math.min(n, this.#perMinute), now) ?? 0;
   }
 
   spend(key: string, n: number, now: number): void {

@@ -29,7 +29,7 @@ import { AddressQuotas, drawOf } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
 import { MessageIds } from "./messageIds.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
-import { fitPage } from "./replyBudget.js";
+import { fitPage, fitRecent, fitRooms } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
@@ -307,6 +307,10 @@ export class Hub {
       this.#pendingTokens.delete(o.data.user.id);
       if (token === undefined) throw new Error(`no token minted for ${o.data.user.id}`);
       text = envelope(o.event, { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
+    } else if (o.event === "choose_room") {
+      text = envelope(o.event, fitRecent(o.data, this.#opts.limits.maxReplyBytes), o.ref);
+    } else if (o.event === "show_rooms") {
+      text = envelope(o.event, fitRooms(o.data, this.#opts.limits.maxReplyBytes), o.ref);
     } else {
       text = envelope(o.event, o.data, o.ref);
     }
@@ -435,7 +439,8 @@ export class Hub {
 
   #load(): ChatState {
     const state = this.#opts.store.load();
-    state.limits = { maxRoomsPerAccount: this.#opts.limits.maxRoomsPerAccount, maxRoomMembers: this.#opts.limits.maxRoomMembers };
+    const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined } = this.#opts.limits;
+    state.limits = { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined };
     return state;
   }
 

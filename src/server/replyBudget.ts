@@ -1,23 +1,44 @@
 /**
- * The size budget of one reply: a history page that would serialise to more than
- * the budget keeps its newest messages and says `has_more`, so the client pages on
- * with `before` as usual. One request can then never queue more than the budget.
+ * The size budget of one reply: a reply whose list would serialise to more than the
+ * budget keeps what the client needs first and says there is more, so one request
+ * can never queue more than the budget. `history` pages and `choose_room`'s recent
+ * messages keep their newest messages (page on with `before`); `show_rooms` keeps
+ * its first rooms (page on with `after`). `auth`'s room list is bounded instead by
+ * the rooms an account may join.
  */
-import type { HistoryReply } from "../protocol/wire.generated.js";
+import type { ChooseRoomReply, HistoryReply, ShowRoomsReply } from "../protocol/wire.generated.js";
 
-/** Room for the envelope around the messages: event, ref, has_more, brackets. */
-const ENVELOPE_BYTES = 256;
+/** Room for the envelope around the list: event, a ref of up to 64 escaped characters, the other fields. */
+const ENVELOPE_BYTES = 1024;
 
-export function fitPage(page: HistoryReply, maxBytes: number): HistoryReply {
+/** How many of `items`, taken from the end (`fromEnd`) or the start, fit in `maxBytes`; always at least one. */
+function fitting(items: readonly unknown[], maxBytes: number, fromEnd: boolean): number {
   let bytes = ENVELOPE_BYTES;
   let keep = 0;
-  // Newest first: they are the ones next to `before`, so paging on loses nothing.
-  for (let i = page.messages.length - 1; i >= 0; i--) {
-    bytes += Buffer.byteLength(JSON.stringify(page.messages[i])) + 1;
-    // Always one message, so that paging makes progress whatever the budget.
+  for (let n = 0; n < items.length; n++) {
+    const item = items[fromEnd ? items.length - 1 - n : n];
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
+    // At least one, so that paging makes progress whatever the budget.
     if (bytes > maxBytes && keep > 0) break;
     keep++;
   }
+  return keep;
+}
+
+export function fitPage(page: HistoryReply, maxBytes: number): HistoryReply {
+  const keep = fitting(page.messages, maxBytes, true);
   if (keep === page.messages.length) return page;
   return { messages: page.messages.slice(page.messages.length - keep), has_more: true };
+}
+
+export function fitRecent(reply: ChooseRoomReply, maxBytes: number): ChooseRoomReply {
+  const keep = fitting(reply.history, maxBytes, true);
+  if (keep === reply.history.length) return reply;
+  return { ...reply, history: reply.history.slice(reply.history.length - keep) };
+}
+
+export function fitRooms(reply: ShowRoomsReply, maxBytes: number): ShowRoomsReply {
+  const keep = fitting(reply.rooms, maxBytes, false);
+  if (keep === reply.rooms.length) return reply;
+  return { rooms: reply.rooms.slice(0, keep), has_more: true };
 }
