@@ -100,9 +100,13 @@ describe("TrustedProxies", () => {
 
   it("falls back to the proxy itself when the header is missing or malformed on the way", () => {
     const proxy = ip("10.0.0.1");
-    for (const header of [undefined, "", "garbage", "203.0.113.7:4711", "203.0.113.7,", "203.0.113.7, 10.9.9.9, unknown", "[2001:db8::1]"]) {
+    for (const header of [undefined, "", "garbage", "203.0.113.7:x", "203.0.113.7,", "203.0.113.7, 10.9.9.9, unknown", "[2001:db8::1"]) {
       expect(proxies.forwardedClient(proxy, header), String(header)).toEqual(proxy);
     }
+    // Some proxies add the client's port, or bracket IPv6.
+    expect(proxies.forwardedClient(proxy, "203.0.113.7:4711")).toEqual(ip("203.0.113.7"));
+    expect(proxies.forwardedClient(proxy, "[2001:db8::1]:443, 10.9.9.9")).toEqual(ip("2001:db8::1"));
+    expect(proxies.forwardedClient(proxy, "[2001:db8::1]")).toEqual(ip("2001:db8::1"));
     // Junk left of the client it trusts does not matter.
     expect(proxies.forwardedClient(proxy, "junk, 203.0.113.7")).toEqual(ip("203.0.113.7"));
   });

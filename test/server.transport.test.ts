@@ -276,3 +276,16 @@ describe("refused upgrades", () => {
     h = undefined;
   });
 });
+
+describe("later requests on a kept-alive connection", () => {
+  it("are held to the headers and request timeouts too: a second head that never completes gets 408 and the close", async () => {
+    const s = await start({ headersTimeoutMs: 500, requestTimeoutMs: 1000 });
+    const probe = (await silent(s.server.port, 1))[0]!;
+    probe.socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    while (!probe.received().includes("ok\n")) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The first request completed in time; the second starts and stalls.
+    probe.socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    await probe.closed;
+    expect(probe.received()).toMatch(/^HTTP\/1\.1 200[\s\S]*HTTP\/1\.1 408/);
+  });
+});

@@ -113,6 +113,15 @@ function inRange(ip: Ip, range: Range): boolean {
   return (ip.bytes[whole]! & mask) === (range.bytes[whole]! & mask);
 }
 
+/** An X-Forwarded-For entry without the port some proxies add (`1.2.3.4:5678`, `[2001:db8::1]:443`) or the brackets. */
+function withoutPort(entry: string): string {
+  const text = entry.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(text);
+  return v4 ? v4[1]! : text;
+}
+
 /** The reverse proxies whose X-Forwarded-For is believed: addresses and CIDR ranges, IPv4 and IPv6. */
 export class TrustedProxies {
   readonly #ranges: readonly Range[];
@@ -136,7 +145,7 @@ export class TrustedProxies {
     const entries = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",");
     let client: Ip | undefined;
     for (let i = entries.length - 1; i >= 0; i--) {
-      const ip = parseIp(entries[i]);
+      const ip = parseIp(withoutPort(entries[i]!));
       if (!ip) return proxy;
       client = ip;
       if (!this.has(ip)) return ip;

@@ -40,7 +40,8 @@ export function permissionWarnings(path: string): string[] {
   }
   const dir = dirname(path);
   const dirMode = modeOf(dir);
-  if (dirMode !== undefined && (dirMode & 0o077) !== 0) {
+  // Search (x) alone lets no one list or change the folder; read or write bits do.
+  if (dirMode !== undefined && (dirMode & 0o066) !== 0) {
     warnings.push(`the database folder ${dir} (${octal(dirMode)}) is open to other accounts on this machine; chmod 700 it`);
   }
   return warnings;
