@@ -30,7 +30,7 @@ const SLEEPERS = Number(values.sleepers);
 const dir = mkdtempSync(join(tmpdir(), "chat-soak-"));
 
 // Policy stays on (rate limits, slow-reader cap) except the per-IP caps and quotas: every client here is 127.0.0.1.
-const perIp = { CHAT_MAX_CONNECTIONS_PER_IP: "100000", CHAT_ACCOUNTS_PER_MINUTE_PER_IP: "1000000", CHAT_ROOMS_PER_MINUTE_PER_IP: "1000000" };
+const perIp = { CHAT_MAX_CONNECTIONS_PER_IP: "100000", CHAT_ACCOUNTS_PER_MINUTE_PER_IP: "1000000", CHAT_ROOMS_PER_MINUTE_PER_IP: "1000000", CHAT_BYTES_PER_SECOND_PER_IP: String(1024 ** 3) };
 const server = await startServer(
   oursWith({ CHAT_DB: join(dir, "soak.db"), ...perIp, CHAT_MAX_BUFFERED_BYTES: String(256 * 1024) }),
   { cwd: fileURLToPath(new URL("..", import.meta.url)), fds: 4096 },

@@ -52,6 +52,8 @@ export interface Options {
   accountsPerMinutePerIp: number;
   /** Rooms an IP address (an IPv6 /64) may create per minute, in bursts of as many. @default 60 */
   roomsPerMinutePerIp: number;
+  /** Bytes of frames one IP address (an IPv6 /64) may send per second, in bursts of four seconds' worth. @default 262144 */
+  bytesPerSecondPerIp: number;
   /** Largest reply the server builds, in bytes; a longer history page is cut short. @default 1048576 */
   maxReplyBytes: number;
   /** Days stored messages are kept; 0 keeps them for good. @default 0 */
@@ -145,6 +147,7 @@ export const SETTINGS = [
   setting({ key: "requestTimeoutMs", env: "CHAT_REQUEST_TIMEOUT_MS", flag: "--request-timeout-ms", default: 30_000, parse: integer(100, 600_000), doc: "time an HTTP request may take in all" }),
   setting({ key: "accountsPerMinutePerIp", env: "CHAT_ACCOUNTS_PER_MINUTE_PER_IP", flag: "--accounts-per-minute-per-ip", default: 120, parse: integer(1, 10_000_000), doc: "guest accounts one IP address (IPv6: one /64) may make permanent per minute, in bursts of as many (`rate_limited`)" }),
   setting({ key: "roomsPerMinutePerIp", env: "CHAT_ROOMS_PER_MINUTE_PER_IP", flag: "--rooms-per-minute-per-ip", default: 60, parse: integer(1, 10_000_000), doc: "rooms one IP address (IPv6: one /64) may create per minute, in bursts of as many (`rate_limited`)" }),
+  setting({ key: "bytesPerSecondPerIp", env: "CHAT_BYTES_PER_SECOND_PER_IP", flag: "--bytes-per-second-per-ip", default: 256 * 1024, parse: integer(1024, 1024 ** 3), doc: "bytes of WebSocket frames one IP address (IPv6: one /64) may send per second, over all its connections, in bursts of four seconds' worth; a frame over it is not read (`rate_limited`)" }),
   setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 1024 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest list reply the server builds: a `history` page, `choose_room`\'s recent messages or a `show_rooms` page that would be larger is cut short" }),
   setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
   setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Options } from "../src/config.js";
-import { rejection, startHarness, take, type Harness } from "./helpers/server.js";
+import { WebSocket } from "ws";
+import { rawSocket, rejection, startHarness, take, type Harness } from "./helpers/server.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -260,5 +261,64 @@ describe("sign_out and replace_token", () => {
     expect((await c.request("auth", { user_id: id, token })).user.id).toBe(id);
     // a stays signed in and keeps working.
     expect((await a.request("change_name", { username: "ann2" })).user.username).toBe("ann2");
+  });
+});
+
+describe("bytes per address", () => {
+  it("refuses frames over the address's byte allowance unread, so many connections of one address cannot flood everyone's queues", async () => {
+    const s = await start({ ratePerSecond: 20, rateBurst: 60, bytesPerSecondPerIp: 256 * 1024, maxBufferedBytes: 4 * 1024 * 1024 });
+    // An honest reader from another address (127.0.0.2 is loopback too).
+    const reader = new WebSocket(s.url, { localAddress: "127.0.0.2" });
+    let seen = 0;
+    reader.on("message", (data) => {
+      if ((JSON.parse(String(data)) as { event: string }).event === "message") seen++;
+    });
+    await new Promise((resolve) => reader.once("open", resolve));
+    const attackers = await Promise.all(Array.from({ length: 24 }, () => rawSocket(s.url)));
+    const frame = JSON.stringify({ event: "send_message", data: { room_id: "all", message: "😀".repeat(4000) } });
+    // Each stays within its own rate (a burst of 55); together they would queue ~21 MB for every reader.
+    for (const a of attackers) for (let i = 0; i < 55; i++) a.ws.send(frame);
+    await s.settle(await s.client());
+    const pong = new Promise((resolve) => reader.once("message", resolve));
+    reader.send(JSON.stringify({ event: "ping", ref: 1 }));
+    await pong;
+    expect(reader.readyState).toBe(WebSocket.OPEN);
+    expect(seen).toBeGreaterThan(0);
+    // About the burst of 1 MiB got through; the rest was refused unread.
+    expect(seen).toBeLessThan(100);
+    const refused = attackers.flatMap((a) => a.frames).filter((f) => (f.data as { code?: string }).code === "rate_limited");
+    expect(refused.length).toBeGreaterThan(1000);
+    reader.close();
+  });
+});
+
+describe("error replies", () => {
+  it("name at most 20 fields, however many a frame gets wrong, and never echo a lone surrogate from a key", async () => {
+    const s = await start();
+    const raw = await rawSocket(s.url);
+    await raw.next(); // welcome
+    const envelope: Record<string, unknown> = { event: "ping", ref: 1 };
+    for (let i = 0; i < 3000; i++) envelope[`extra${i}`] = i;
+    raw.ws.send(JSON.stringify(envelope));
+    const err = await raw.next();
+    expect(err).toMatchObject({ event: "error", data: { code: "bad_request" }, ref: 1 });
+    expect((err.data as { details: { fields: unknown[] } }).details.fields).toHaveLength(20);
+    raw.ws.send('{"event":"ping","\\ud800":1,"ref":9}');
+    expect(await raw.next()).toMatchObject({ ref: 9, data: { code: "bad_request", details: { fields: [{ pointer: "/\ufffd" }] } } });
+  });
+});
+
+describe("fragmented messages", () => {
+  it("close a connection whose one message comes in more than 64 fragments with 1008, before they pile up", async () => {
+    const s = await start();
+    const raw = await rawSocket(s.url);
+    const closed = new Promise<number>((resolve) => raw.ws.on("close", (code) => resolve(code)));
+    const socket = (raw.ws as unknown as { _socket: { write(b: Buffer): void } })._socket;
+    // A text frame without FIN, then continuation frames of one byte, masked with a zero key.
+    const fragment = (opcode: number) => Buffer.from([opcode, 0x81, 0, 0, 0, 0, 0x20]);
+    socket.write(Buffer.concat([fragment(0x01), ...Array.from({ length: 100 }, () => fragment(0x00))]));
+    expect(await closed).toBe(1008);
+    const other = await s.client();
+    expect((await other.request("ping")).ts).toBeTypeOf("string");
   });
 });

@@ -81,11 +81,18 @@ function collapseAnyOf(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => e.keyword === "anyOf" || !paths.has(e.instancePath));
 }
 
+/** An error names at most this many fields, each pointer at most this long: a bad frame must not buy a reply larger than itself. */
+const MAX_PROBLEMS = 20;
+const MAX_POINTER = 256;
+
 export function fieldProblems(errors: ErrorObject[], prefix: string): FieldProblem[] {
   const seen = new Set<string>();
   const problems: FieldProblem[] = [];
   for (const e of collapseAnyOf(resolveOneOf(errors))) {
-    const problem = { pointer: pointerOf(e, prefix), reason: reasonFor(e) };
+    if (problems.length === MAX_PROBLEMS) break;
+    // A client's key may hold a lone surrogate: shown as U+FFFD, since it cannot be echoed as it came.
+    const pointer = (pointerOf(e, prefix) as string & { toWellFormed(): string }).toWellFormed();
+    const problem = { pointer: pointer.length > MAX_POINTER ? `${[...pointer].slice(0, MAX_POINTER).join("")}…` : pointer, reason: reasonFor(e) };
     const key = `${problem.pointer}\u0000${problem.reason}`;
     if (seen.has(key)) continue;
     seen.add(key);

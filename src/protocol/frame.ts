@@ -54,7 +54,12 @@ function malformedString(value: unknown, base: string): string | undefined {
     if (typeof v === "string") {
       if (!isWellFormed(v)) return pointer;
     } else if (typeof v === "object" && v !== null) {
-      for (const [k, child] of Object.entries(v)) stack.push([child, `${pointer}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`]);
+      for (const [k, child] of Object.entries(v)) {
+        const at = `${pointer}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+        // A key is a string too; the pointer names the object holding it, since the key could not be echoed.
+        if (!isWellFormed(k)) return pointer;
+        stack.push([child, at]);
+      }
     }
   }
   return undefined;

@@ -12,6 +12,8 @@ import { Allowance } from "./rateLimit.js";
 export interface QuotaOptions {
   accountsPerMinute: number;
   roomsPerMinute: number;
+  /** Bytes of frames an address may send per second, sustained; four seconds' worth at once. */
+  bytesPerSecond: number;
 }
 
 /** What a command may draw on: untouched accounts it could make permanent, and whether it creates a room. */
@@ -29,10 +31,23 @@ export function drawOf(state: ChatState, cmd: Command): Draw {
 export class AddressQuotas {
   readonly #accounts: Buckets;
   readonly #rooms: Buckets;
+  readonly #bytes: Buckets;
 
   constructor(opts: QuotaOptions) {
-    this.#accounts = new Buckets(opts.accountsPerMinute);
-    this.#rooms = new Buckets(opts.roomsPerMinute);
+    this.#accounts = new Buckets(opts.accountsPerMinute / 60, opts.accountsPerMinute);
+    this.#rooms = new Buckets(opts.roomsPerMinute / 60, opts.roomsPerMinute);
+    this.#bytes = new Buckets(opts.bytesPerSecond, 4 * opts.bytesPerSecond);
+  }
+
+  /**
+   * Charges a frame's bytes to its address before it is read: what every connection of
+   * one address may make the server parse, validate and fan out, whatever the number of
+   * connections. Returns 0, or how long to wait (the frame is then not read).
+   */
+  inbound(client: string, bytes: number, now: number): number {
+    const wait = this.#bytes.wait(client, bytes, now);
+    if (wait === 0) this.#bytes.spend(client, bytes, now);
+    return wait;
   }
 
   check(client: string, draw: Draw, now: number): QuotaVerdict {
@@ -55,25 +70,27 @@ export class AddressQuotas {
   }
 }
 
-/** One allowance per key, refilled at `perMinute`, bursts of as many; full ones are dropped on a sweep. */
+/** One allowance per key, refilled at `perSecond` up to `burst`; full ones are dropped on a sweep. */
 class Buckets {
-  readonly #perMinute: number;
+  readonly #perSecond: number;
+  readonly #burst: number;
   readonly #byKey = new Map<string, Allowance>();
   #sweepAt = 1024;
 
-  constructor(perMinute: number) {
-    this.#perMinute = perMinute;
+  constructor(perSecond: number, burst: number) {
+    this.#perSecond = perSecond;
+    this.#burst = burst;
   }
 
   wait(key: string, n: number, now: number): number {
     // More than a whole burst can never be there at once: wait for a full allowance instead.
-    return this.#byKey.get(key)?.wait(Math.min(n, this.#perMinute), now) ?? 0;
+    return this.#byKey.get(key)?.wait(Math.min(n, this.#burst), now) ?? 0;
   }
 
   spend(key: string, n: number, now: number): void {
     let a = this.#byKey.get(key);
     if (!a) {
-      a = new Allowance(this.#perMinute / 60, this.#perMinute, now);
+      a = new Allowance(this.#perSecond, this.#burst, now);
       this.#byKey.set(key, a);
       if (this.#byKey.size >= this.#sweepAt) this.#sweep(now);
     }

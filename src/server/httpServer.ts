@@ -45,6 +45,9 @@ export interface StartOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** Fragments one message may arrive in. */
+const MAX_FRAGMENTS = 64;
+
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? "/").split("?")[0]!;
 }
@@ -58,7 +61,8 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   // First, so that a bad trusted-proxy entry stops the start before anything is opened.
   const admission = new Admission(options);
   const web = await createWebAssets();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, clientTracking: true });
+  // Browsers send a message in one frame: an unfinished message of thousands of tiny fragments only costs memory (1008).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, maxFragments: MAX_FRAGMENTS, clientTracking: true });
   const metrics = createMetrics(() => {
     let bytes = 0;
     for (const ws of wss.clients) bytes += ws.bufferedAmount;

@@ -50,6 +50,7 @@ export interface HubObserver {
 export interface HubLimits {
   accountsPerMinutePerIp: number;
   roomsPerMinutePerIp: number;
+  bytesPerSecondPerIp: number;
   maxReplyBytes: number;
   retainDays: number;
   retainMessages: number;
@@ -97,6 +98,9 @@ function glance(raw: string | Buffer, isBinary: boolean): { ref?: Ref; request?:
   }
 }
 
+/** Largest refused frame still parsed for its ref: beyond this, parsing would cost what the refusal saves. */
+const GLANCE_BYTES = 4096;
+
 const NO_OBSERVER: HubObserver = { request() {}, delivered() {} };
 
 /** Rows one retention pass may delete, so that a first prune of a large file blocks the loop only briefly. */
@@ -131,8 +135,8 @@ export class Hub {
     this.#observer = opts.observer ?? NO_OBSERVER;
     this.#state = this.#load();
     this.#messageIds = new MessageIds(opts.store.lastMessageId());
-    const { accountsPerMinutePerIp, roomsPerMinutePerIp, retainDays, retainMessages } = opts.limits;
-    this.#quotas = new AddressQuotas({ accountsPerMinute: accountsPerMinutePerIp, roomsPerMinute: roomsPerMinutePerIp });
+    const { accountsPerMinutePerIp, roomsPerMinutePerIp, bytesPerSecondPerIp, retainDays, retainMessages } = opts.limits;
+    this.#quotas = new AddressQuotas({ accountsPerMinute: accountsPerMinutePerIp, roomsPerMinute: roomsPerMinutePerIp, bytesPerSecond: bytesPerSecondPerIp });
     if (retainDays > 0 || retainMessages > 0) {
       this.#after(0, () => this.#prune());
       this.#every(PRUNE_INTERVAL_MS, () => this.#prune());
@@ -168,6 +172,8 @@ export class Hub {
     const now = performance.now();
     const admission = c.bucket.take(now);
     if (!admission.ok) return this.#refuse(c.peer, raw, isBinary, admission.retryAfterMs, admission.flooding);
+    const wait = this.#quotas.inbound(c.client, raw.length, now);
+    if (wait > 0) return this.#refuse(c.peer, raw, isBinary, wait, c.bucket.refused());
 
     const frame = readFrame(raw, isBinary, this.#opts.validators, this.#opts.limits);
     if (!frame.ok) {
@@ -242,7 +248,8 @@ export class Hub {
   }
 
   #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean): void {
-    const { ref, request } = glance(raw, isBinary);
+    // A refused frame is not read; only a small one is parsed, to echo its ref.
+    const { ref, request } = raw.length <= GLANCE_BYTES ? glance(raw, isBinary) : {};
     this.#observer.request(request ?? "invalid", "rate_limited");
     if (flooding) return peer.close(1008, "flooding");
     const message = `Too many requests; retry in ${retryAfterMs} ms.`;

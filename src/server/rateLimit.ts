@@ -67,7 +67,11 @@ export class TokenBucket {
       this.#refusedInARow = 0;
       return { ok: true };
     }
-    this.#refusedInARow++;
-    return { ok: false, retryAfterMs, flooding: this.#refusedInARow > this.#closeAfter };
+    return { ok: false, retryAfterMs, flooding: this.refused() };
+  }
+
+  /** Counts a refusal made for another reason (the address's allowance); true once the client is flooding. */
+  refused(): boolean {
+    return ++this.#refusedInARow > this.#closeAfter;
   }
 }

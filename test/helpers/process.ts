@@ -12,7 +12,7 @@ export function killChildren(): void {
 export async function startChild(args: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--port", "0", "--host", "127.0.0.1", ...args], {
     cwd: new URL("../..", import.meta.url),
-    env: { ...process.env, CHAT_DB: ":memory:", CHAT_RATE_PER_SECOND: "1000000", CHAT_RATE_BURST: "1000000", CHAT_ACCOUNTS_PER_MINUTE_PER_IP: "1000000", CHAT_ROOMS_PER_MINUTE_PER_IP: "1000000", ...env },
+    env: { ...process.env, CHAT_DB: ":memory:", CHAT_RATE_PER_SECOND: "1000000", CHAT_RATE_BURST: "1000000", CHAT_ACCOUNTS_PER_MINUTE_PER_IP: "1000000", CHAT_ROOMS_PER_MINUTE_PER_IP: "1000000", CHAT_BYTES_PER_SECOND_PER_IP: String(1024 ** 3), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
