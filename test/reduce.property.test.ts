@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Command } from "../src/core/commands.js";
-import { createState, LOBBY, nameKey, RECENT_MESSAGES, type ChatState } from "../src/core/model.js";
+import { createState, LOBBY, nameKey, RECENT_MESSAGES, RECENT_TEXT, type ChatState } from "../src/core/model.js";
 import type { Outbound } from "../src/core/outbound.js";
 import { reduce } from "../src/core/reduce.js";
 import { accountsMadePermanent, mayWrite } from "../src/core/writes.js";
@@ -65,6 +65,8 @@ function checkInvariants(s: ChatState): void {
   for (const [key, conversation] of s.recent) {
     if (key !== LOBBY) check(s.rooms.has(key), `recent messages of deleted room ${key} are gone`);
     check(conversation.length <= RECENT_MESSAGES, `${key} keeps at most ${RECENT_MESSAGES} recent messages`);
+    const text = conversation.reduce((n, m) => n + m.text.length, 0);
+    check(conversation.length <= 1 || text <= RECENT_TEXT, `${key} keeps at most ${RECENT_TEXT} characters of recent text`);
     for (let i = 1; i < conversation.length; i++) check(conversation[i - 1]!.id < conversation[i]!.id, `${key} is sorted by id`);
   }
 }

@@ -3,7 +3,7 @@ import { errorData } from "../protocol/errors.js";
 import type { ErrorPush, Message } from "../protocol/wire.generated.js";
 import { record, touch } from "./changes.js";
 import type { CommandOf, Target } from "./commands.js";
-import { addTo, directKey, LOBBY, RECENT_MESSAGES, type ChatState, type ConnId, type UserRecord } from "./model.js";
+import { addTo, directKey, LOBBY, trimRecent, type ChatState, type ConnId, type UserRecord } from "./model.js";
 import type { Audience, Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
 import { userView } from "./views.js";
@@ -12,7 +12,7 @@ function remember(state: ChatState, key: string, message: Message): void {
   const recent = state.recent.get(key);
   if (!recent) return void state.recent.set(key, [message]);
   recent.push(message);
-  if (recent.length > RECENT_MESSAGES) recent.shift();
+  trimRecent(recent);
 }
 
 /** The conversation a target names, as seen by the connection's account (returned too), or why it may not use it. */

@@ -38,6 +38,22 @@ export type Conversation = Message[];
 /** How many of a conversation's newest messages the state keeps: what `choose_room` returns. */
 export const RECENT_MESSAGES = 50;
 
+/**
+ * At most this much text (UTF-16 units) of them, so that a room costs the server's memory
+ * a few kilobytes however long its messages: older ones are read with `history`.
+ */
+export const RECENT_TEXT = 16_384;
+
+/** Drops a conversation's oldest recent messages until it is within both bounds; the newest always stays. */
+export function trimRecent(recent: Message[]): void {
+  let text = 0;
+  for (const m of recent) text += m.text.length;
+  let drop = Math.max(0, recent.length - RECENT_MESSAGES);
+  for (let i = 0; i < drop; i++) text -= recent[i]!.text.length;
+  while (text > RECENT_TEXT && drop < recent.length - 1) text -= recent[drop++]!.text.length;
+  if (drop > 0) recent.splice(0, drop);
+}
+
 /** Per-account and per-room caps; the shell sets them from its options. */
 export interface Limits {
   /** Rooms one account may own at once. */

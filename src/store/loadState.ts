@@ -1,5 +1,5 @@
 /** Builds the state from stored rows: the part of `load` every store shares. */
-import { addTo, createState, LOBBY, RECENT_MESSAGES, type ChatState } from "../core/model.js";
+import { addTo, createState, LOBBY, RECENT_MESSAGES, trimRecent, type ChatState } from "../core/model.js";
 import { indexRoomNames } from "../core/roomNames.js";
 import type { HistoryReply } from "../protocol/wire.generated.js";
 
@@ -29,6 +29,7 @@ export function loadState(rows: StoredRows): ChatState {
   }
   for (const key of [LOBBY, ...state.rooms.keys()]) {
     const { messages } = rows.page(key, RECENT_MESSAGES);
+    trimRecent(messages);
     if (messages.length > 0) state.recent.set(key, messages);
   }
   return state;

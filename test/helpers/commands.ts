@@ -32,6 +32,11 @@ function pick<T>(items: T[], i: number): T | undefined {
   return items.length === 0 ? undefined : items[i % items.length];
 }
 
+/** Short texts mostly, and some of up to 4,000 characters, so that the recent-text bound is reached. */
+function textOf(spec: StepSpec): string {
+  return spec.b % 2 === 0 ? "hi" : "x".repeat(spec.b * 200);
+}
+
 /** Turns random step specs into commands against the state as it stands, the way the shell would. */
 export function commandFor(state: ChatState, spec: StepSpec, nextId: () => string, seq: number): Command | undefined {
   const ts = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
@@ -65,9 +70,9 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
       return { type: "del_user", ...base, guests };
     }
     case "send_room":
-      return { type: "send_message", ...base, target: { room_id: room }, text: "hi", messageId: nextId() };
+      return { type: "send_message", ...base, target: { room_id: room }, text: textOf(spec), messageId: nextId() };
     case "send_lobby":
-      return { type: "send_message", ...base, target: { room_id: LOBBY }, text: "hi", messageId: nextId() };
+      return { type: "send_message", ...base, target: { room_id: LOBBY }, text: textOf(spec), messageId: nextId() };
     case "send_user":
       return { type: "send_message", ...base, target: { user_id: user }, text: "hi", messageId: nextId() };
     case "create_room":
