@@ -24,7 +24,7 @@ export interface Options {
   rateBurst: number;
   /** Refused requests in a row after which a flooding connection is closed with 1008. @default 50 */
   floodCloseAfter: number;
-  /** Unsent bytes a connection may have queued before it is closed with 1008. @default 4194304 */
+  /** Unsent bytes a connection may have queued before it is closed with 1008. @default 1048576 */
   maxBufferedBytes: number;
   /** Interval of WebSocket pings; a peer that misses one is dropped. 0 turns them off. @default 30000 */
   heartbeatMs: number;
@@ -54,7 +54,7 @@ export interface Options {
   roomsPerMinutePerIp: number;
   /** Bytes of frames one IP address (an IPv6 /64) may send per second, in bursts of four seconds' worth. @default 262144 */
   bytesPerSecondPerIp: number;
-  /** Largest reply the server builds, in bytes; a longer history page is cut short. @default 1048576 */
+  /** Largest list reply the server builds, in bytes; a longer one is cut short. @default 262144 */
   maxReplyBytes: number;
   /** Days stored messages are kept; 0 keeps them for good. @default 0 */
   retainDays: number;
@@ -133,7 +133,7 @@ export const SETTINGS = [
   setting({ key: "ratePerSecond", env: "CHAT_RATE_PER_SECOND", flag: "--rate-per-second", default: 20, parse: integer(1, 1_000_000), doc: "requests per second a connection may make, sustained" }),
   setting({ key: "rateBurst", env: "CHAT_RATE_BURST", flag: "--rate-burst", default: 60, parse: integer(1, 1_000_000), doc: "requests a connection may make at once" }),
   setting({ key: "floodCloseAfter", env: "CHAT_FLOOD_CLOSE_AFTER", flag: "--flood-close-after", default: 50, parse: integer(1, 1_000_000), doc: "refused requests in a row before a flooding connection is closed with 1008" }),
-  setting({ key: "maxBufferedBytes", env: "CHAT_MAX_BUFFERED_BYTES", flag: "--max-buffered-bytes", default: 4 * 1024 * 1024, parse: integer(1024, 1024 ** 3), doc: "unsent bytes queued for one connection before it is closed with 1008 (a slow consumer)" }),
+  setting({ key: "maxBufferedBytes", env: "CHAT_MAX_BUFFERED_BYTES", flag: "--max-buffered-bytes", default: 1024 * 1024, parse: integer(1024, 1024 ** 3), doc: "unsent bytes queued for one connection before it is closed with 1008 (a slow consumer)" }),
   setting({ key: "heartbeatMs", env: "CHAT_HEARTBEAT_MS", flag: "--heartbeat-ms", default: 30_000, parse: integer(0, 3_600_000), doc: "ping interval; a connection that misses a pong is dropped; 0 turns pings off" }),
   setting({ key: "maxConnections", env: "CHAT_MAX_CONNECTIONS", flag: "--max-connections", default: 10_000, parse: integer(1, 10_000_000), doc: "open WebSocket connections in all; more are refused with HTTP 503 (TCP connections in all are capped at this plus 10 %, at least 128)" }),
   setting({ key: "maxConnectionsPerIp", env: "CHAT_MAX_CONNECTIONS_PER_IP", flag: "--max-connections-per-ip", default: 256, parse: integer(1, 10_000_000), doc: "open TCP connections, plain HTTP or WebSocket, from one client (an IPv4 address, an IPv6 /64), counted from the accept; more are refused with HTTP 429" }),
@@ -148,7 +148,7 @@ export const SETTINGS = [
   setting({ key: "accountsPerMinutePerIp", env: "CHAT_ACCOUNTS_PER_MINUTE_PER_IP", flag: "--accounts-per-minute-per-ip", default: 120, parse: integer(1, 10_000_000), doc: "guest accounts one IP address (IPv6: one /64) may make permanent per minute, in bursts of as many (`rate_limited`)" }),
   setting({ key: "roomsPerMinutePerIp", env: "CHAT_ROOMS_PER_MINUTE_PER_IP", flag: "--rooms-per-minute-per-ip", default: 60, parse: integer(1, 10_000_000), doc: "rooms one IP address (IPv6: one /64) may create per minute, in bursts of as many (`rate_limited`)" }),
   setting({ key: "bytesPerSecondPerIp", env: "CHAT_BYTES_PER_SECOND_PER_IP", flag: "--bytes-per-second-per-ip", default: 256 * 1024, parse: integer(1024, 1024 ** 3), doc: "bytes of WebSocket frames one IP address (IPv6: one /64) may send per second, over all its connections, in bursts of four seconds' worth; a frame over it is not read (`rate_limited`)" }),
-  setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 1024 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest list reply the server builds: a `history` page, `choose_room`\'s recent messages or a `show_rooms` page that would be larger is cut short" }),
+  setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 256 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest list reply the server builds: a `history` page, `choose_room`\'s recent messages or a `show_rooms` page that would be larger is cut short" }),
   setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
   setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),
   setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: proxies, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),

@@ -266,7 +266,7 @@ describe("sign_out and replace_token", () => {
 
 describe("bytes per address", () => {
   it("refuses frames over the address's byte allowance unread, so many connections of one address cannot flood everyone's queues", async () => {
-    const s = await start({ ratePerSecond: 20, rateBurst: 60, bytesPerSecondPerIp: 256 * 1024, maxBufferedBytes: 4 * 1024 * 1024 });
+    const s = await start({ ratePerSecond: 20, rateBurst: 60, bytesPerSecondPerIp: 256 * 1024 });
     // An honest reader from another address (127.0.0.2 is loopback too).
     const reader = new WebSocket(s.url, { localAddress: "127.0.0.2" });
     let seen = 0;
