@@ -45,9 +45,7 @@ export class AddressQuotas {
    * connections. Returns 0, or how long to wait (the frame is then not read).
    */
   inbound(client: string, bytes: number, now: number): number {
-    const wait = this.#bytes.wait(client, bytes, now);
-    if (wait === 0) this.#bytes.spend(client, bytes, now);
-    return wait;
+    return this.#bytes.take(client, bytes, now);
   }
 
   check(client: string, draw: Draw, now: number): QuotaVerdict {
@@ -85,6 +83,18 @@ class Buckets {
   wait(key: string, n: number, now: number): number {
     // More than a whole burst can never be there at once: wait for a full allowance instead.
     return this.#byKey.get(key)?.wait(Math.min(n, this.#burst), now) ?? 0;
+  }
+
+  /** Takes `n` now if they are there (returns 0), or returns how long to wait for them. */
+  take(key: string, n: number, now: number): number {
+    const a = this.#byKey.get(key);
+    if (!a) {
+      this.spend(key, n, now);
+      return 0;
+    }
+    const wait = a.wait(Math.min(n, this.#burst), now);
+    if (wait === 0) a.spend(n, now);
+    return wait;
   }
 
   spend(key: string, n: number, now: number): void {

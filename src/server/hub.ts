@@ -235,7 +235,7 @@ export class Hub {
     // A read must not show what this turn's commit might still take back: commit first (one more fsync, rarely).
     if (!writes && this.#uncommitted && cmd.type !== "ping") this.#flush();
     const draw = drawOf(this.#state, cmd);
-    const quota = this.#quotas.check(c.client, draw, now);
+    const quota = draw.accounts.length === 0 && !draw.room ? { ok: true as const } : this.#quotas.check(c.client, draw, now);
     if (!quota.ok) {
       const made = quota.what === "accounts" ? "new accounts" : "new rooms";
       const message = `Too many ${made} from your address; retry in ${quota.retryAfterMs} ms.`;
@@ -243,7 +243,7 @@ export class Hub {
       return "rate_limited";
     }
     const outcome = this.#dispatch(cmd, { peer: c.peer, request, ...(ref === undefined ? {} : { ref }) });
-    this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", now);
+    if (draw.accounts.length > 0 || draw.room) this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", now);
     return outcome;
   }
 
