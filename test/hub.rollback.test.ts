@@ -9,21 +9,8 @@ import { DEFAULTS } from "../src/config.js";
 import { compileValidators } from "../src/protocol/schemas.js";
 import { Hub, type Peer } from "../src/server/hub.js";
 import { MemoryStore } from "../src/store/memoryStore.js";
-import { StoreError } from "../src/store/migrations.js";
+import { FailingStore } from "./helpers/failingStore.js";
 
-/** A store whose commits fail while `failing`, dropping the batch as a real one does. */
-class FailingStore extends MemoryStore {
-  failing = false;
-  override commit(): void {
-    if (!this.failing) return super.commit();
-    // Drop the batch: a failed SQLite transaction is rolled back.
-    this.close();
-    throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
-  }
-  override probe(): void {
-    if (this.failing) throw new StoreError("the disk is full");
-  }
-}
 
 type Frame = { event: string; data: Record<string, unknown>; ref?: number };
 

@@ -11,22 +11,9 @@ import { ChatClient } from "../src/client/index.js";
 import { DEFAULTS } from "../src/config.js";
 import { startServer, type ChatServer } from "../src/server/httpServer.js";
 import { MemoryStore } from "../src/store/memoryStore.js";
-import { StoreError } from "../src/store/migrations.js";
+import { FailingStore } from "./helpers/failingStore.js";
 import { httpUrl, rejection } from "./helpers/server.js";
 import { A, messageAt, ROOM } from "./helpers/storeRows.js";
-
-class FailingStore extends MemoryStore {
-  failing = false;
-  override commit(): void {
-    if (!this.failing) return super.commit();
-    // Drop the batch, as a failed SQLite transaction is rolled back.
-    this.close();
-    throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
-  }
-  override probe(): void {
-    if (this.failing) throw new StoreError("the disk is full");
-  }
-}
 
 let server: ChatServer | undefined;
 const clients: ChatClient[] = [];

@@ -8,6 +8,7 @@
  * one fsync covers every command that arrived in that turn.
  */
 import type { Logger } from "pino";
+import type { Options } from "../config.js";
 import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
 import type { Command, NewAccount } from "../core/commands.js";
@@ -46,15 +47,8 @@ export interface HubObserver {
   delivered(count: number): void;
 }
 
-/** Hub settings beyond the core's limits; `Options` satisfies them. */
-export interface HubLimits {
-  accountsPerMinutePerIp: number;
-  roomsPerMinutePerIp: number;
-  bytesPerSecondPerIp: number;
-  maxReplyBytes: number;
-  retainDays: number;
-  retainMessages: number;
-}
+/** Hub settings beyond the core's limits, as the server's options name them. */
+export type HubLimits = Pick<Options, "accountsPerMinutePerIp" | "roomsPerMinutePerIp" | "bytesPerSecondPerIp" | "maxReplyBytes" | "retainDays" | "retainMessages">;
 
 export interface HubOptions {
   validators: Validators;

@@ -1,0 +1,17 @@
+/** A MemoryStore whose commits fail while `failing` (as on a full disk), dropping the batch as SQLite rolls it back. */
+import { MemoryStore } from "../../src/store/memoryStore.js";
+import { StoreError } from "../../src/store/migrations.js";
+
+export class FailingStore extends MemoryStore {
+  failing = false;
+
+  override commit(): void {
+    if (!this.failing) return super.commit();
+    this.close();
+    throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+  }
+
+  override probe(): void {
+    if (this.failing) throw new StoreError("the disk is full");
+  }
+}
