@@ -167,7 +167,7 @@ export class Hub {
     const admission = c.bucket.take(now);
     if (!admission.ok) return this.#refuse(c.peer, raw, isBinary, admission.retryAfterMs, admission.flooding);
     const wait = this.#quotas.inbound(c.client, raw.length, now);
-    if (wait > 0) return this.#refuse(c.peer, raw, isBinary, wait, c.bucket.refused());
+    if (wait > 0) return this.#refuse(c.peer, raw, isBinary, wait, c.bucket.refused(), "Your address sends more than its share");
 
     const frame = readFrame(raw, isBinary, this.#opts.validators, this.#opts.limits);
     if (!frame.ok) {
@@ -219,6 +219,9 @@ export class Hub {
   /** A request, after the gates that may refuse it unapplied: the store being read-only, then the address's quotas. */
   #apply(c: Connection, cmd: Command, request: RequestEvent, now: number): "ok" | ErrorCode {
     const ref = "ref" in cmd ? cmd.ref : undefined;
+    // A read must not show what this turn's commit might still take back: commit first (one more fsync, rarely).
+    if (this.#uncommitted && cmd.type !== "ping" && !mayWrite(this.#state, cmd)) this.#flush();
+    // Judged after that commit, which may have failed and taken back what made this a read.
     const writes = mayWrite(this.#state, cmd);
     if (this.#readOnly && writes) {
       const retryAfterMs = Math.max(0, Math.ceil(this.#readOnly.retryAt - now));
@@ -226,8 +229,6 @@ export class Hub {
       this.#send([c.peer], envelope("error", errorData("unavailable", request, message, { retry_after_ms: retryAfterMs }), ref));
       return "unavailable";
     }
-    // A read must not show what this turn's commit might still take back: commit first (one more fsync, rarely).
-    if (!writes && this.#uncommitted && cmd.type !== "ping") this.#flush();
     const draw = drawOf(this.#state, cmd);
     const quota = draw.accounts.length === 0 && !draw.room ? { ok: true as const } : this.#quotas.check(c.client, draw, now);
     if (!quota.ok) {
@@ -241,12 +242,12 @@ export class Hub {
     return outcome;
   }
 
-  #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean): void {
+  #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean, why = "Too many requests"): void {
     // A refused frame is not read; only a small one is parsed, to echo its ref.
     const { ref, request } = raw.length <= GLANCE_BYTES ? glance(raw, isBinary) : {};
     this.#observer.request(request ?? "invalid", "rate_limited");
     if (flooding) return peer.close(1008, "flooding");
-    const message = `Too many requests; retry in ${retryAfterMs} ms.`;
+    const message = `${why}; retry in ${retryAfterMs} ms.`;
     const error = errorData("rate_limited", request, message, { retry_after_ms: retryAfterMs });
     this.#send([peer], envelope("error", error, ref));
   }
