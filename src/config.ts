@@ -38,6 +38,8 @@ export interface Options {
   maxRoomMembers: number;
   /** Rooms one account may be a member of. @default 1000 */
   maxRoomsJoined: number;
+  /** Connections signed into one account at once. @default 64 */
+  maxSessionsPerAccount: number;
   /** Longest message text, in characters (the protocol's ceiling is 4000). @default 4000 */
   maxMessageChars: number;
   /** Origins browsers may connect from, comma-separated; empty allows the server's own origin only, `*` any. @default "" */
@@ -140,6 +142,7 @@ export const SETTINGS = [
   setting({ key: "maxRoomsPerAccount", env: "CHAT_MAX_ROOMS_PER_ACCOUNT", flag: "--max-rooms-per-account", default: 100, parse: integer(1, 10_000_000), doc: "rooms one account may own (`limit_reached`)" }),
   setting({ key: "maxRoomMembers", env: "CHAT_MAX_ROOM_MEMBERS", flag: "--max-room-members", default: 10_000, parse: integer(1, 10_000_000), doc: "members one room may have (`limit_reached`)" }),
   setting({ key: "maxRoomsJoined", env: "CHAT_MAX_ROOMS_JOINED", flag: "--max-rooms-joined", default: 1000, parse: integer(1, 10_000_000), doc: "rooms one account may be a member of (`limit_reached`); bounds the room list in the `auth` reply" }),
+  setting({ key: "maxSessionsPerAccount", env: "CHAT_MAX_SESSIONS_PER_ACCOUNT", flag: "--max-sessions-per-account", default: 64, parse: integer(1, 1_000_000), doc: "connections signed into one account at once; `auth` beyond it is `limit_reached` (bounds the `signed_in_elsewhere` fan-out)" }),
   setting({ key: "maxMessageChars", env: "CHAT_MAX_MESSAGE_CHARS", flag: "--max-message-chars", default: 4000, parse: integer(1, 4000), doc: "longest message text (`bad_request`)" }),
   setting({ key: "allowedOrigins", env: "CHAT_ALLOWED_ORIGINS", flag: "--allowed-origins", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated origins browsers may connect from besides the server's own (others get HTTP 403); `*` allows any" }),
   setting({ key: "publicHosts", env: "CHAT_PUBLIC_HOSTS", flag: "--public-hosts", default: Object.freeze([]) as readonly string[], parse: list, doc: "comma-separated host names clients reach the server by; when set, a request whose `Host` is another name is refused with HTTP 421, except `/healthz` and `/readyz` (stops DNS rebinding)" }),

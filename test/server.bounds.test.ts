@@ -322,3 +322,20 @@ describe("fragmented messages", () => {
     expect((await other.request("ping")).ts).toBeTypeOf("string");
   });
 });
+
+describe("sessions per account", () => {
+  it("refuses an auth that would sign more than maxSessionsPerAccount connections into one account", async () => {
+    const s = await start({ maxSessionsPerAccount: 2 });
+    const [a, b, c] = await s.clients(3);
+    await a.request("change_name", { username: "ann" });
+    const identity = { user_id: a.user.id, token: a.token! };
+    await b.request("auth", identity);
+    const refused = await rejection(c.request("auth", identity));
+    expect(refused).toMatchObject({ code: "limit_reached", message: "At most 2 connections may be signed into one account; close one first." });
+    expect(c.user.id).not.toBe(a.user.id);
+    // Signing in again where one already is changes nothing and is not refused.
+    expect((await b.request("auth", identity)).user.id).toBe(a.user.id);
+    await b.request("sign_out");
+    expect((await c.request("auth", identity)).user.id).toBe(a.user.id);
+  });
+});

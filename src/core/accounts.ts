@@ -65,6 +65,11 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
   if (!c || !target) return fail(cmd, "auth_failed");
   const tokenOk = cmd.tokenHash === null ? cmd.openAuth : cmd.tokenHash === target.tokenHash;
   if (!tokenOk) return fail(cmd, "auth_failed");
+  const sessions = state.sessions.get(target.id)?.size ?? 0;
+  const max = state.limits.maxSessionsPerAccount;
+  if (c.userId !== target.id && sessions >= max) {
+    return fail(cmd, "limit_reached", `At most ${max} connections may be signed into one account; close one first.`);
+  }
 
   const rooms = [...(state.memberships.get(target.id) ?? [])]
     .map((id) => state.rooms.get(id))

@@ -62,9 +62,11 @@ export interface Limits {
   maxRoomMembers: number;
   /** Rooms one account may be a member of: bounds the `auth` reply and a rename's fan-out. */
   maxRoomsJoined: number;
+  /** Connections signed into one account at once: bounds the `signed_in_elsewhere` fan-out of each `auth`. */
+  maxSessionsPerAccount: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ maxRoomsPerAccount: 100, maxRoomMembers: 10_000, maxRoomsJoined: 1000 });
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ maxRoomsPerAccount: 100, maxRoomMembers: 10_000, maxRoomsJoined: 1000, maxSessionsPerAccount: 64 });
 
 export interface ChatState {
   limits: Limits;

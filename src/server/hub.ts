@@ -441,8 +441,8 @@ export class Hub {
 
   #load(): ChatState {
     const state = this.#opts.store.load();
-    const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined } = this.#opts.limits;
-    state.limits = { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined };
+    const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount } = this.#opts.limits;
+    state.limits = { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount };
     return state;
   }
 
