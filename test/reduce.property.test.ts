@@ -71,6 +71,18 @@ function checkInvariants(s: ChatState): void {
   }
 }
 
+/** A property of one more command after a random sequence: `check` gets the state and the command, not yet applied. */
+function forOneMoreCommand(check: (state: ChatState, cmd: Command) => void): void {
+  fc.assert(
+    fc.property(stepsArb, stepArb, (specs, last) => {
+      const { state } = run(specs);
+      const cmd = commandFor(state, last, idMaker(1), specs.length);
+      if (cmd) check(state, cmd);
+    }),
+    { numRuns: 300 },
+  );
+}
+
 describe("reduce (property)", () => {
   it("keeps every index consistent: no membership, ownership or session refers to a deleted user or room", () => {
     fc.assert(
@@ -117,49 +129,32 @@ describe("reduce (property)", () => {
   });
 
   it("leaves the state untouched when a request fails", () => {
-    fc.assert(
-      fc.property(stepsArb, stepArb, (specs, last) => {
-        const { state } = run(specs);
-        const cmd = commandFor(state, last, idMaker(1), specs.length);
-        if (!cmd || cmd.type === "connect" || cmd.type === "disconnect") return;
-        const before = structuredClone(state);
-        const { out } = reduce(state, cmd);
-        if (out[0]?.event === "error") expect(state).toEqual(before);
-      }),
-      { numRuns: 300 },
-    );
+    forOneMoreCommand((state, cmd) => {
+      if (cmd.type === "connect" || cmd.type === "disconnect") return;
+      const before = structuredClone(state);
+      const { out } = reduce(state, cmd);
+      if (out[0]?.event === "error") expect(state).toEqual(before);
+    });
   });
 });
 
 describe("reduce (property): reads and pages", () => {
   it("never records a change for a command mayWrite calls read-only", () => {
-    fc.assert(
-      fc.property(stepsArb, stepArb, (specs, last) => {
-        const { state } = run(specs);
-        const cmd = commandFor(state, last, idMaker(1), specs.length);
-        if (!cmd) return;
-        const readOnly = !mayWrite(state, cmd);
-        const { changes } = reduce(state, cmd);
-        if (readOnly) expect(changes).toEqual([]);
-      }),
-      { numRuns: 300 },
-    );
+    forOneMoreCommand((state, cmd) => {
+      const readOnly = !mayWrite(state, cmd);
+      const { changes } = reduce(state, cmd);
+      if (readOnly) expect(changes).toEqual([]);
+    });
   });
 
   it("makes permanent only accounts accountsMadePermanent named beforehand", () => {
-    fc.assert(
-      fc.property(stepsArb, stepArb, (specs, last) => {
-        const { state } = run(specs);
-        const cmd = commandFor(state, last, idMaker(1), specs.length);
-        if (!cmd) return;
-        const predicted = accountsMadePermanent(state, cmd);
-        const pristine = [...state.users.values()].filter((u) => !u.touched).map((u) => u.id);
-        reduce(state, cmd);
-        const madePermanent = pristine.filter((id) => state.users.get(id)?.touched === true);
-        for (const id of madePermanent) expect(predicted).toContain(id);
-      }),
-      { numRuns: 300 },
-    );
+    forOneMoreCommand((state, cmd) => {
+      const predicted = accountsMadePermanent(state, cmd);
+      const pristine = [...state.users.values()].filter((u) => !u.touched).map((u) => u.id);
+      reduce(state, cmd);
+      const madePermanent = pristine.filter((id) => state.users.get(id)?.touched === true);
+      for (const id of madePermanent) expect(predicted).toContain(id);
+    });
   });
 
   it("lists every room exactly once, in name order, however show_rooms is paged", () => {

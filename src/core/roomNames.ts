@@ -4,18 +4,7 @@
  * rather than a sort of every room per request.
  */
 import { nameKey, type ChatState, type RoomRecord } from "./model.js";
-
-/** Index of the first name in `order` not below `key` (binary search). */
-export function firstAtOrAfter(order: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (order[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+import { itself, lowerBound } from "./sorted.js";
 
 /** Builds both indexes from the rooms at once: one sort, where adding names one by one would cost O(rooms²). */
 export function indexRoomNames(state: ChatState): void {
@@ -26,12 +15,12 @@ export function indexRoomNames(state: ChatState): void {
 export function indexRoomName(state: ChatState, room: RoomRecord): void {
   const key = nameKey(room.name);
   state.roomByName.set(key, room.id);
-  state.roomOrder.splice(firstAtOrAfter(state.roomOrder, key), 0, key);
+  state.roomOrder.splice(lowerBound(state.roomOrder, key, itself), 0, key);
 }
 
 export function unindexRoomName(state: ChatState, room: RoomRecord): void {
   const key = nameKey(room.name);
   state.roomByName.delete(key);
-  const at = firstAtOrAfter(state.roomOrder, key);
+  const at = lowerBound(state.roomOrder, key, itself);
   if (state.roomOrder[at] === key) state.roomOrder.splice(at, 1);
 }

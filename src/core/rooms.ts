@@ -5,7 +5,8 @@ import type { CommandOf } from "./commands.js";
 import { addTo, nameKey, removeFrom, type ChatState, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
-import { firstAtOrAfter, indexRoomName, unindexRoomName } from "./roomNames.js";
+import { indexRoomName, unindexRoomName } from "./roomNames.js";
+import { itself, upperBound } from "./sorted.js";
 import { roomListing, roomView, userView } from "./views.js";
 
 /** Removes a room with its memberships and history; everyone is told. */
@@ -116,8 +117,7 @@ export function showRooms(state: ChatState, cmd: CommandOf<"show_rooms">): Outbo
   const joined = state.memberships.get(user.id);
   const order = state.roomOrder;
   // Names are unique ignoring case, so "after this name" is exact and stable between pages.
-  const start = cmd.after === undefined ? 0 : firstAtOrAfter(order, nameKey(cmd.after));
-  const from = cmd.after !== undefined && order[start] === nameKey(cmd.after) ? start + 1 : start;
+  const from = cmd.after === undefined ? 0 : upperBound(order, nameKey(cmd.after), itself);
   const keys = order.slice(from, from + cmd.limit);
   const rooms = keys.map((key) => {
     const room = state.rooms.get(state.roomByName.get(key)!)!;

@@ -41,6 +41,8 @@ function withRef(result: FrameResult & { ok: false }, ref: Ref | undefined): Fra
   return result;
 }
 
+const NOT_WELL_FORMED = "must be well-formed Unicode (no lone surrogate)";
+
 /** Whether a string is well-formed UTF-16: a lone surrogate could not be stored or echoed as it came. */
 function isWellFormed(s: string): boolean {
   return (s as string & { isWellFormed(): boolean }).isWellFormed();
@@ -68,7 +70,8 @@ function malformedString(value: unknown, base: string): string | undefined {
 /** A ref the server can echo unchanged: the schema's Ref (its length in code points, as ajv counts), checked without ajv. */
 export function isValidRef(ref: unknown): ref is Ref {
   return (
-    (typeof ref === "string" && ref.length >= 1 && [...ref].length <= 64 && isWellFormed(ref)) ||
+    // Code points are never more than UTF-16 units: only a long ref needs counting.
+    (typeof ref === "string" && ref.length >= 1 && (ref.length <= 64 || [...ref].length <= 64) && isWellFormed(ref)) ||
     (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0)
   );
 }
@@ -103,10 +106,9 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
   if (!v.envelope(envelope)) {
     return badRequest(event, fieldProblems(v.envelope.errors ?? [], ""), ref);
   }
-  const malformedEnvelope = malformedString({ event: envelope.event, ref: envelope.ref }, "");
-  if (malformedEnvelope !== undefined) {
-    return badRequest(undefined, [{ pointer: malformedEnvelope, reason: "must be well-formed Unicode (no lone surrogate)" }], ref);
-  }
+  // The schema has made both strings (or absent, or a number for ref).
+  const malformedEnvelope = typeof envelope.ref === "string" && !isWellFormed(envelope.ref) ? "/ref" : event !== undefined && !isWellFormed(event) ? "/event" : undefined;
+  if (malformedEnvelope !== undefined) return badRequest(undefined, [{ pointer: malformedEnvelope, reason: NOT_WELL_FORMED }], ref);
   if (event === undefined || !isRequestEvent(event)) {
     return withRef(
       { ok: false, error: errorData("unknown_event", event, `Unknown event ${JSON.stringify(event)}.`) },
@@ -119,7 +121,7 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
   if (!validate(data)) return badRequest(event, fieldProblems(validate.errors ?? [], "/data"), ref);
   const malformed = malformedString(data, "/data");
   if (malformed !== undefined) {
-    return badRequest(event, [{ pointer: malformed, reason: "must be well-formed Unicode (no lone surrogate)" }], ref);
+    return badRequest(event, [{ pointer: malformed, reason: NOT_WELL_FORMED }], ref);
   }
   if (event === "send_message") {
     const length = [...(data as { message: string }).message].length;

@@ -48,6 +48,7 @@ export class AddressQuotas {
     return this.#bytes.take(client, bytes, now);
   }
 
+  /** Whether the address has the allowance `draw` needs; most commands need none. */
   check(client: string, draw: Draw, now: number): QuotaVerdict {
     if (draw.accounts.length > 0) {
       const wait = this.#accounts.wait(client, draw.accounts.length, now);
@@ -62,6 +63,7 @@ export class AddressQuotas {
 
   /** Charges what the command really made: the accounts of `draw` now touched, and a room if it made one. */
   charge(client: string, draw: Draw, state: ChatState, roomMade: boolean, now: number): void {
+    if (draw.accounts.length === 0 && !draw.room) return;
     const made = draw.accounts.filter((id) => state.users.get(id)?.touched === true).length;
     if (made > 0) this.#accounts.spend(client, made, now);
     if (draw.room && roomMade) this.#rooms.spend(client, 1, now);
@@ -87,13 +89,8 @@ class Buckets {
 
   /** Takes `n` now if they are there (returns 0), or returns how long to wait for them. */
   take(key: string, n: number, now: number): number {
-    const a = this.#byKey.get(key);
-    if (!a) {
-      this.spend(key, n, now);
-      return 0;
-    }
-    const wait = a.wait(Math.min(n, this.#burst), now);
-    if (wait === 0) a.spend(n, now);
+    const wait = this.wait(key, n, now);
+    if (wait === 0) this.spend(key, n, now);
     return wait;
   }
 

@@ -6,7 +6,7 @@
  * drop peers that stopped answering. `/metrics` has a listener of its own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
@@ -17,6 +17,7 @@ import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
 import { Admission, MISDIRECTED, acceptLimit, type Refusal } from "./admission.js";
 import { ConnectionGuard, refuseSocket } from "./connectionGuard.js";
+import { answer, listen, pathOf, urlHost } from "./httpBasics.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { Hub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
@@ -47,15 +48,6 @@ export interface StartOptions {
 
 /** Fragments one message may arrive in. */
 const MAX_FRAGMENTS = 64;
-
-function pathOf(req: IncomingMessage): string {
-  return (req.url ?? "/").split("?")[0]!;
-}
-
-function answer(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
-  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-  res.end(body);
-}
 
 export async function startServer({ options, logger, store, onFatal }: StartOptions): Promise<ChatServer> {
   // First, so that a bad trusted-proxy entry stops the start before anything is opened.
@@ -168,13 +160,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     ws.on("error", (err) => logger.debug({ err, conn }, "socket error"));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(options.port, options.host, () => {
-      http.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listen(http, options.port, options.host);
   let metricsListener: MetricsListener | undefined;
   if (options.metricsPort !== null) {
     try {
@@ -187,9 +173,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       throw err;
     }
   }
-  const { port } = http.address() as AddressInfo;
-  const shownHost = options.host === "0.0.0.0" || options.host === "::" ? "localhost" : options.host;
-  const url = `ws://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}/ws`;
+  const url = `ws://${urlHost(options.host, { v4: "localhost", v6: "localhost" })}:${port}/ws`;
 
   return {
     url,

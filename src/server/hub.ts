@@ -24,13 +24,14 @@ import { isRequestEvent, type RequestEvent } from "../protocol/events.js";
 import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
 import type { Ref } from "../protocol/wire.generated.js";
+import { failureReason } from "../store/failureReason.js";
 import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
 import { MessageIds } from "./messageIds.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
-import { fitPage, fitRecent, fitRooms } from "./replyBudget.js";
+import { fitPage, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
@@ -75,6 +76,11 @@ type Connection = { peer: Peer; bucket: TokenBucket; client: string };
 
 function envelope(event: string, data: unknown, ref?: Ref): string {
   return JSON.stringify(ref === undefined ? { event, data } : { event, data, ref });
+}
+
+/** An error that means "not applied, try again in `retryAfterMs`", as a frame. */
+function retryLater(code: "rate_limited" | "unavailable", request: string | undefined, message: string, retryAfterMs: number, ref: Ref | undefined): string {
+  return envelope("error", errorData(code, request, message, { retry_after_ms: retryAfterMs }), ref);
 }
 
 /** The ref and request name of a frame that will not be read further, as far as they are valid. */
@@ -226,19 +232,19 @@ export class Hub {
     if (this.#readOnly && writes) {
       const retryAfterMs = Math.max(0, Math.ceil(this.#readOnly.retryAt - now));
       const message = `The server cannot store changes right now (${this.#readOnly.reason}); nothing was applied. Retry in ${retryAfterMs} ms.`;
-      this.#send([c.peer], envelope("error", errorData("unavailable", request, message, { retry_after_ms: retryAfterMs }), ref));
+      this.#send([c.peer], retryLater("unavailable", request, message, retryAfterMs, ref));
       return "unavailable";
     }
     const draw = drawOf(this.#state, cmd);
-    const quota = draw.accounts.length === 0 && !draw.room ? { ok: true as const } : this.#quotas.check(c.client, draw, now);
+    const quota = this.#quotas.check(c.client, draw, now);
     if (!quota.ok) {
       const made = quota.what === "accounts" ? "new accounts" : "new rooms";
       const message = `Too many ${made} from your address; retry in ${quota.retryAfterMs} ms.`;
-      this.#send([c.peer], envelope("error", errorData("rate_limited", request, message, { retry_after_ms: quota.retryAfterMs }), ref));
+      this.#send([c.peer], retryLater("rate_limited", request, message, quota.retryAfterMs, ref));
       return "rate_limited";
     }
     const outcome = this.#dispatch(cmd, { peer: c.peer, request, ...(ref === undefined ? {} : { ref }) });
-    if (draw.accounts.length > 0 || draw.room) this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", now);
+    this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", now);
     return outcome;
   }
 
@@ -247,9 +253,7 @@ export class Hub {
     const { ref, request } = raw.length <= GLANCE_BYTES ? glance(raw, isBinary) : {};
     this.#observer.request(request ?? "invalid", "rate_limited");
     if (flooding) return peer.close(1008, "flooding");
-    const message = `${why}; retry in ${retryAfterMs} ms.`;
-    const error = errorData("rate_limited", request, message, { retry_after_ms: retryAfterMs });
-    this.#send([peer], envelope("error", error, ref));
+    this.#send([peer], retryLater("rate_limited", request, `${why}; retry in ${retryAfterMs} ms.`, retryAfterMs, ref));
   }
 
   #newAccount(): NewAccount {
@@ -267,8 +271,10 @@ export class Hub {
 
   /** Applies a command and returns its outcome. A throw here is a bug in the core. */
   #dispatch(cmd: Command, requester?: Omit<Writer, "restore">): "ok" | ErrorCode {
-    // Commands that move other connections to fresh guests say where they were, should their commit fail.
-    const restore = "guests" in cmd ? this.#sessionsOfAccountOf(cmd.conn) : undefined;
+    // Commands that move connections to fresh guests (all from the requester's account) say where they were, should their commit fail.
+    let restore: Map<ConnId, UserId> | undefined;
+    const owner = "guests" in cmd ? this.#state.connections.get(cmd.conn)?.userId : undefined;
+    if (owner !== undefined && "guests" in cmd) restore = new Map(cmd.guests.map((g) => [g.conn, owner]));
     const { out, changes } = reduce(this.#state, cmd);
     let cause: Writer | undefined;
     if (changes.length > 0) {
@@ -281,12 +287,6 @@ export class Hub {
     return first?.event === "error" ? first.data.code : "ok";
   }
 
-  #sessionsOfAccountOf(conn: ConnId): Map<ConnId, UserId> {
-    const user = this.#state.connections.get(conn)?.userId;
-    const sessions = user === undefined ? [] : [...(this.#state.sessions.get(user) ?? [])];
-    return new Map(sessions.map((s) => [s, user!]));
-  }
-
   #history(peer: Peer, q: Query): "ok" | ErrorCode {
     const conversation = conversationOf(this.#state, q.conn, q.target);
     if ("error" in conversation) {
@@ -296,8 +296,8 @@ export class Hub {
     }
     // The page must include what earlier requests wrote, and its reply must follow theirs.
     this.#flush();
-    const page = fitPage(this.#opts.store.page(conversation.key, q.limit, q.before), this.#opts.limits.maxReplyBytes);
-    this.#send([peer], envelope("history", page, q.ref));
+    const page = this.#opts.store.page(conversation.key, q.limit, q.before);
+    this.#send([peer], withinBudget((d) => envelope("history", d, q.ref), page, this.#opts.limits.maxReplyBytes, fitPage));
     return "ok";
   }
 
@@ -310,9 +310,9 @@ export class Hub {
       if (token === undefined) throw new Error(`no token minted for ${o.data.user.id}`);
       text = envelope(o.event, { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
     } else if (o.event === "choose_room") {
-      text = envelope(o.event, fitRecent(o.data, this.#opts.limits.maxReplyBytes), o.ref);
+      text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitRecent);
     } else if (o.event === "show_rooms") {
-      text = envelope(o.event, fitRooms(o.data, this.#opts.limits.maxReplyBytes), o.ref);
+      text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitRooms);
     } else {
       text = envelope(o.event, o.data, o.ref);
     }
@@ -366,7 +366,7 @@ export class Hub {
    * in place of what it caused, and writes are refused until the store takes one again.
    */
   #rollBack(err: unknown): void {
-    const reason = describeStoreError(err);
+    const reason = failureReason(err);
     this.#opts.logger.error({ err }, `could not write to the database (${reason}); refusing writes until it can`);
     const restore = new Map<ConnId, UserId>();
     const answered = new Set<Writer>();
@@ -380,8 +380,7 @@ export class Hub {
       answered.add(d.cause);
       for (const [conn, user] of d.cause.restore ?? []) restore.set(conn, user);
       const message = `The server could not store this (${reason}); nothing was applied. Retry in ${this.#retryMs} ms.`;
-      const error = errorData("unavailable", d.cause.request, message, { retry_after_ms: this.#retryMs });
-      kept.push({ text: envelope("error", error, d.cause.ref), peers: [d.cause.peer] });
+      kept.push({ text: retryLater("unavailable", d.cause.request, message, this.#retryMs, d.cause.ref), peers: [d.cause.peer] });
     }
     this.#outbox = kept;
     try {
@@ -412,7 +411,7 @@ export class Hub {
     try {
       this.#opts.store.probe();
     } catch (err) {
-      return this.#enterReadOnly(describeStoreError(err));
+      return this.#enterReadOnly(failureReason(err));
     }
     this.#opts.logger.warn("the database takes writes again; accepting them");
     this.#readOnly = undefined;
@@ -427,7 +426,8 @@ export class Hub {
     const retain: Retention = {};
     if (retainDays > 0) retain.beforeId = uuidv7Floor(Date.now() - retainDays * DAY_MS);
     if (retainMessages > 0) retain.keepPerConversation = retainMessages;
-    expireRecent(this.#state, retain);
+    // Once a pass: the state's recent messages are trimmed at once, the store a budget at a time.
+    if (!continuing) expireRecent(this.#state, retain);
     try {
       // A full pass means more is left: go on soon, without holding the loop.
       if (this.#opts.store.prune(retain, PRUNE_BUDGET) >= PRUNE_BUDGET) {
@@ -465,11 +465,4 @@ export class Hub {
     this.#opts.logger.error({ err, request, ref }, "request failed");
     this.#send([peer], envelope("error", errorData("internal", request), ref));
   }
-}
-
-/** A short reason for a store failure, for logs, errors and /readyz. */
-function describeStoreError(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
-  if (code === "SQLITE_FULL") return "the disk is full";
-  return typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
 }

@@ -4,8 +4,8 @@
  * address (loopback by default) and serves nothing else.
  */
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { answer, listen, pathOf, urlHost } from "./httpBasics.js";
 
 export interface MetricsListener {
   /** `http://host:port/metrics` as bound. */
@@ -15,34 +15,15 @@ export interface MetricsListener {
 
 export async function startMetricsListener(registry: Registry, port: number, host: string): Promise<MetricsListener> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      res.end("not found\n");
-      return;
-    }
+    if (pathOf(req) !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) return answer(res, 404, "not found\n");
     registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
-        res.end(text);
-      },
-      () => {
-        res.writeHead(500);
-        res.end();
-      },
+      (text) => answer(res, 200, text, registry.contentType),
+      () => answer(res, 500, ""),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shown = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const bound = await listen(server, port, host);
   return {
-    url: `http://${shown.includes(":") ? `[${shown}]` : shown}:${bound}/metrics`,
+    url: `http://${urlHost(host, { v4: "127.0.0.1", v6: "::1" })}:${bound}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -11,6 +11,17 @@ import type { ChooseRoomReply, HistoryReply, ShowRoomsReply } from "../protocol/
 /** Room for the envelope around the list: event, a ref of up to 64 escaped characters, the other fields. */
 const ENVELOPE_BYTES = 1024;
 
+/**
+ * The reply's frame, cut by `fit` only when it is over the budget, so that a reply that
+ * fits (nearly all) is serialised once and never measured item by item.
+ */
+export function withinBudget<T>(frame: (data: T) => string, data: T, maxBytes: number, fit: (data: T, maxBytes: number) => T): string {
+  const text = frame(data);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so short frames need no count.
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
+  return frame(fit(data, maxBytes));
+}
+
 /** How many of `items`, taken from the end (`fromEnd`) or the start, fit in `maxBytes`; always at least one. */
 function fitting(items: readonly unknown[], maxBytes: number, fromEnd: boolean): number {
   let bytes = ENVELOPE_BYTES;

@@ -5,23 +5,15 @@
  */
 import type { Change } from "../core/changes.js";
 import { addTo, directKey, removeFrom, type ChatState } from "../core/model.js";
+import { itself, lowerBound, upperBound } from "../core/sorted.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import { loadState } from "./loadState.js";
 import { PruneRounds, type Visit } from "./pruneRounds.js";
 import type { Retention } from "./retention.js";
 import type { Store } from "./store.js";
 
-/** Index of the first message whose id is not below `id` (binary search). */
-function lowerBound(messages: Message[], id: string): number {
-  let lo = 0;
-  let hi = messages.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (messages[mid]!.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** Index of the first message whose id is not below `id`. */
+const firstNotBelow = (messages: readonly Message[], id: string): number => lowerBound(messages, id, (m) => m.id);
 
 export class MemoryStore implements Store {
   readonly #users = new Map<string, { id: string; username: string | null; tokenHash: string }>();
@@ -97,18 +89,7 @@ export class MemoryStore implements Store {
     if (budget <= 0 || (retain.beforeId === undefined && keep <= 0)) return 0;
     // Sorted afresh each call: this store serves tests and development, where conversations are few.
     const keys = [...this.#messages.keys()].sort();
-    // The first key above `after`, by binary search.
-    const next = (after: string | undefined): string | undefined => {
-      if (after === undefined) return keys[0];
-      let lo = 0;
-      let hi = keys.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (keys[mid]! <= after) lo = mid + 1;
-        else hi = mid;
-      }
-      return keys[lo];
-    };
+    const next = (after: string | undefined): string | undefined => keys[after === undefined ? 0 : upperBound(keys, after, itself)];
     return this.#rounds.run(budget, next, (key, limit) => this.#pruneOne(key, limit, retain.beforeId, keep));
   }
 
@@ -116,7 +97,7 @@ export class MemoryStore implements Store {
     const messages = this.#messages.get(key);
     if (!messages) return { deleted: 0, finished: true };
     // Both rules drop a prefix of the conversation: the longer one wins.
-    const cut = Math.max(keep > 0 ? messages.length - keep : 0, beforeId === undefined ? 0 : lowerBound(messages, beforeId));
+    const cut = Math.max(keep > 0 ? messages.length - keep : 0, beforeId === undefined ? 0 : firstNotBelow(messages, beforeId));
     const deleted = Math.min(cut, limit);
     messages.splice(0, deleted);
     if (messages.length === 0) this.#messages.delete(key);
@@ -129,7 +110,7 @@ export class MemoryStore implements Store {
   page(key: string, limit: number, before?: string): HistoryReply {
     const messages = this.#messages.get(key);
     if (!messages) return { messages: [], has_more: false };
-    const end = before === undefined ? messages.length : lowerBound(messages, before);
+    const end = before === undefined ? messages.length : firstNotBelow(messages, before);
     const start = Math.max(0, end - limit);
     return { messages: messages.slice(start, end), has_more: start > 0 };
   }

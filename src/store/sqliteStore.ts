@@ -13,6 +13,7 @@ import { loadState, type StoredRows } from "./loadState.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import { LOCK_WAIT_MS, lockDatabase } from "./databaseLock.js";
 import { lowSpace } from "./diskSpace.js";
+import { failureReason } from "./failureReason.js";
 import { createPrivate } from "./fileModes.js";
 import { migrate, SCHEMA_VERSION, StoreError } from "./migrations.js";
 import type { Retention } from "./retention.js";
@@ -133,9 +134,8 @@ export class SqliteStore implements Store {
   /** Free space first (a cheap statfs), then a real write, which catches what statfs cannot (a read-only remount, I/O errors). */
   probe(): void {
     const fail = (what: string, err: unknown): never => {
-      const code = (err as { code?: unknown }).code;
-      if (code === "SQLITE_FULL") throw new StoreError("the disk is full", { cause: err });
-      throw new StoreError(`${what} (${typeof code === "string" ? code : String(err)})`, { cause: err });
+      const reason = failureReason(err);
+      throw new StoreError(reason === "the disk is full" ? reason : `${what} (${reason})`, { cause: err });
     };
     let full: string | undefined;
     try {
