@@ -81,6 +81,8 @@ describe("a failed commit whose state cannot be rebuilt", () => {
     const hub = hubOn(store, fatal);
     const peer = fakePeer();
     const a = hub.open(peer);
+    // The welcome follows the connection's start through the log.
+    await turn();
     store.failing = true;
     send(hub, a, { event: "create_room", data: { room_name: "lost" }, ref: 1 });
     await turn();

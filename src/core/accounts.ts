@@ -1,7 +1,7 @@
-/** Accounts and sessions: connect, disconnect, auth, change_name, del_user, sign_out, replace_token. */
+/** Accounts and sessions: connect, disconnect, node_gone, auth, change_name, del_user, sign_out, replace_token. */
 import type { CommandOf, NewAccount } from "./commands.js";
 import { putUser, record } from "./changes.js";
-import { addTo, removeFrom, type ChatState, type ConnId, type UserId, type UserRecord } from "./model.js";
+import { addTo, nodeOf, removeFrom, type ChatState, type ConnId, type UserId, type UserRecord } from "./model.js";
 import type { Outbound, TokenReplyOut } from "./outbound.js";
 import { deleteRoom, leaveRoom } from "./rooms.js";
 import { accountOf, fail, reply } from "./step.js";
@@ -10,7 +10,24 @@ import { byName, roomView, userView } from "./views.js";
 function createAccount(state: ChatState, account: NewAccount): UserRecord {
   const user: UserRecord = { id: account.id, username: null, tokenHash: account.tokenHash, touched: false };
   state.users.set(user.id, user);
+  record(state, { type: "guest_put", id: user.id, tokenHash: user.tokenHash });
   return user;
+}
+
+/** Signs a connection into an account. */
+function seat(state: ChatState, conn: ConnId, userId: UserId): void {
+  const c = state.connections.get(conn);
+  if (c) c.userId = userId;
+  else state.connections.set(conn, { userId });
+  addTo(state.sessions, userId, conn);
+  record(state, { type: "session_put", conn, userId });
+}
+
+/** Ends a connection's session, leaving its account as it is. */
+function unseat(state: ChatState, conn: ConnId, userId: UserId): void {
+  state.connections.delete(conn);
+  removeFrom(state.sessions, userId, conn);
+  record(state, { type: "session_deleted", conn });
 }
 
 function welcome(conn: ConnId, user: UserRecord): Outbound {
@@ -20,22 +37,35 @@ function welcome(conn: ConnId, user: UserRecord): Outbound {
 /** Forgets an account nothing refers to once its last connection has moved away. */
 function discardIfPristine(state: ChatState, userId: UserId): void {
   const user = state.users.get(userId);
-  if (user && !user.touched && !state.sessions.has(userId)) state.users.delete(userId);
+  if (user && !user.touched && !state.sessions.has(userId)) {
+    state.users.delete(userId);
+    record(state, { type: "guest_deleted", id: userId });
+  }
 }
 
 export function connect(state: ChatState, cmd: CommandOf<"connect">): Outbound[] {
+  // The same connection twice (an entry applied again) must not leave a second guest behind.
+  if (state.connections.has(cmd.conn)) return [];
   const user = createAccount(state, cmd.guest);
-  state.connections.set(cmd.conn, { userId: user.id });
-  addTo(state.sessions, user.id, cmd.conn);
+  seat(state, cmd.conn, user.id);
   return [welcome(cmd.conn, user)];
 }
 
-export function disconnect(state: ChatState, cmd: CommandOf<"disconnect">): Outbound[] {
-  const c = state.connections.get(cmd.conn);
-  if (!c) return [];
-  state.connections.delete(cmd.conn);
-  removeFrom(state.sessions, c.userId, cmd.conn);
+/** Ends a connection, forgetting its account if that is pristine and has no other. */
+function endConnection(state: ChatState, conn: ConnId): void {
+  const c = state.connections.get(conn);
+  if (!c) return;
+  unseat(state, conn, c.userId);
   discardIfPristine(state, c.userId);
+}
+
+export function disconnect(state: ChatState, cmd: CommandOf<"disconnect">): Outbound[] {
+  endConnection(state, cmd.conn);
+  return [];
+}
+
+export function nodeGone(state: ChatState, cmd: CommandOf<"node_gone">): Outbound[] {
+  for (const conn of [...state.connections.keys()]) if (nodeOf(conn) === cmd.node) endConnection(state, conn);
   return [];
 }
 
@@ -45,18 +75,13 @@ function moveConnection(state: ChatState, conn: ConnId, to: UserId): void {
   if (!c) throw new Error(`connection ${conn} is unknown`);
   const previous = c.userId;
   removeFrom(state.sessions, previous, conn);
-  c.userId = to;
-  addTo(state.sessions, to, conn);
+  seat(state, conn, to);
   discardIfPristine(state, previous);
 }
 
-/** The fresh guest account for each of `conns`, checked before anything changes so a malformed command leaves no trace. */
-function guestsFor(cmd: { type: string; guests: Array<NewAccount & { conn: ConnId }> }, conns: readonly ConnId[], user: UserId): Map<ConnId, NewAccount> {
-  const guests = new Map<ConnId, NewAccount>(cmd.guests.map((g) => [g.conn, g]));
-  for (const conn of conns) {
-    if (!guests.has(conn)) throw new Error(`${cmd.type} for ${user} lacks a guest account for ${conn}`);
-  }
-  return guests;
+/** The fresh guest account the command brought for each connection; a connection without one ends. */
+function guestsOf(cmd: { guests: Array<NewAccount & { conn: ConnId }> }): Map<ConnId, NewAccount> {
+  return new Map<ConnId, NewAccount>(cmd.guests.map((g) => [g.conn, g]));
 }
 
 export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
@@ -110,14 +135,19 @@ export function changeName(state: ChatState, cmd: CommandOf<"change_name">): Out
 export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[] {
   const user = accountOf(state, cmd.conn);
   const conns = [...(state.sessions.get(user.id) ?? [])];
-  const guests = guestsFor(cmd, conns, user.id);
+  const guests = guestsOf(cmd);
+  // Checked before anything changes, so that a malformed command leaves no trace.
+  if (!guests.has(cmd.conn)) throw new Error(`del_user for ${user.id} lacks a guest account for ${cmd.conn}`);
 
   const out: Outbound[] = [reply(cmd, "del_user", { deleted_user_id: user.id })];
   for (const conn of conns) {
-    const guest = createAccount(state, guests.get(conn)!);
-    const c = state.connections.get(conn)!;
-    c.userId = guest.id;
-    addTo(state.sessions, guest.id, conn);
+    const account = guests.get(conn);
+    if (!account) {
+      unseat(state, conn, user.id);
+      continue;
+    }
+    const guest = createAccount(state, account);
+    seat(state, conn, guest.id);
     if (conn !== cmd.conn) out.push({ to: { kind: "conn", conn }, event: "account_deleted", data: { user_id: user.id } });
     out.push(welcome(conn, guest));
   }
@@ -132,7 +162,7 @@ export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[
   }
   state.directPeers.delete(user.id);
   state.users.delete(user.id);
-  if (user.touched) record(state, { type: "user_deleted", id: user.id });
+  record(state, user.touched ? { type: "user_deleted", id: user.id } : { type: "guest_deleted", id: user.id });
   return out;
 }
 
@@ -146,15 +176,20 @@ export function signOut(state: ChatState, cmd: CommandOf<"sign_out">): Outbound[
 export function replaceToken(state: ChatState, cmd: CommandOf<"replace_token">): Outbound[] {
   const user = accountOf(state, cmd.conn);
   const others = [...(state.sessions.get(user.id) ?? [])].filter((conn) => conn !== cmd.conn);
-  const guests = guestsFor(cmd, others, user.id);
+  const guests = guestsOf(cmd);
   user.tokenHash = cmd.tokenHash;
-  // A pristine account is not stored; its new hash lives with it in memory.
   if (user.touched) putUser(state, user);
+  else record(state, { type: "guest_put", id: user.id, tokenHash: user.tokenHash });
   const token: TokenReplyOut = { to: { kind: "conn", conn: cmd.conn }, event: "replace_token", data: { user: userView(user) } };
   if (cmd.ref !== undefined) token.ref = cmd.ref;
   const out: Outbound[] = [token];
   for (const conn of others) {
-    const guest = createAccount(state, guests.get(conn)!);
+    const account = guests.get(conn);
+    if (!account) {
+      unseat(state, conn, user.id);
+      continue;
+    }
+    const guest = createAccount(state, account);
     moveConnection(state, conn, guest.id);
     out.push({ to: { kind: "conn", conn }, event: "signed_out", data: { user_id: user.id, reason: "token_replaced" } });
     out.push(welcome(conn, guest));

@@ -1,11 +1,13 @@
 /**
  * Changes: the durable facts a command established, as plain data, in the order
  * they happened. `reduce` returns them beside its outbound messages; a store
- * writes them and can rebuild the same state from what it wrote. Connections and
- * pristine accounts are deliberately absent: neither outlives the process.
+ * writes them and can rebuild the same state from what it wrote. Sessions (which
+ * connection is signed into which account) and pristine guest accounts are changes
+ * of their own: a single server drops them, since neither outlives its process, while
+ * a cluster node stores them, because other nodes' connections outlive it.
  */
 import type { Message } from "../protocol/wire.generated.js";
-import type { ChatState, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
+import type { ChatState, ConnId, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
 
 export type Change =
   | { type: "user_put"; id: UserId; username: string | null; tokenHash: string }
@@ -19,7 +21,18 @@ export type Change =
   /** Deletes the pair's direct messages too. */
   | { type: "direct_pair_deleted"; a: UserId; b: UserId }
   /** `key` is the room id, LOBBY or directKey(a, b). */
-  | { type: "message_added"; key: string; message: Message };
+  | { type: "message_added"; key: string; message: Message }
+  | { type: "session_put"; conn: ConnId; userId: UserId }
+  | { type: "session_deleted"; conn: ConnId }
+  /** A pristine account (nothing refers to it yet), or its new token hash. */
+  | { type: "guest_put"; id: UserId; tokenHash: string }
+  | { type: "guest_deleted"; id: UserId };
+
+export type SessionChange = Extract<Change, { type: "session_put" | "session_deleted" | "guest_put" | "guest_deleted" }>;
+
+export function isSessionChange(c: Change): c is SessionChange {
+  return c.type === "session_put" || c.type === "session_deleted" || c.type === "guest_put" || c.type === "guest_deleted";
+}
 
 export function record(state: ChatState, change: Change): void {
   state.journal.push(change);

@@ -4,7 +4,7 @@
  * lead to the same state. Plain-text tokens never appear here, only their hashes.
  */
 import type { Ref, RoomTarget } from "../protocol/wire.generated.js";
-import type { ConnId, MessageId, RoomId, UserId } from "./model.js";
+import type { ConnId, MessageId, NodeId, RoomId, UserId } from "./model.js";
 
 /** A fresh guest account: its id and the hash of the token handed to its connection. */
 export interface NewAccount {
@@ -14,7 +14,7 @@ export interface NewAccount {
 
 interface Base {
   conn: ConnId;
-  /** ISO-8601 time at which the shell received the request. */
+  /** ISO-8601 time of the command's place in the log (the shell stamps it when it applies the entry). */
   ts: string;
 }
 interface RequestBase extends Base {
@@ -28,7 +28,10 @@ export type Command =
   | (Base & { type: "disconnect" })
   | (RequestBase & { type: "auth"; user_id: UserId; tokenHash: string | null; openAuth: boolean })
   | (RequestBase & { type: "change_name"; username: string })
-  /** `guests` holds one fresh account for every connection of the deleted account. */
+  /**
+   * `guests` holds one fresh account for the connections of the deleted account that the requester's
+   * node serves (their tokens can be handed out only there); its other connections end.
+   */
   | (RequestBase & { type: "del_user"; guests: Array<NewAccount & { conn: ConnId }> })
   | (RequestBase & { type: "send_message"; target: Target; text: string; messageId: MessageId })
   | (RequestBase & { type: "create_room"; room_name: string; roomId: RoomId })
@@ -40,8 +43,10 @@ export type Command =
   | (RequestBase & { type: "ping" })
   /** `guest` is the fresh account the connection moves to. */
   | (RequestBase & { type: "sign_out"; guest: NewAccount })
-  /** `guests` holds one fresh account for every *other* connection of the account, which is signed out. */
-  | (RequestBase & { type: "replace_token"; tokenHash: string; guests: Array<NewAccount & { conn: ConnId }> });
+  /** `guests` holds a fresh account for the account's *other* connections on the requester's node, which are signed out; its connections elsewhere end. */
+  | (RequestBase & { type: "replace_token"; tokenHash: string; guests: Array<NewAccount & { conn: ConnId }> })
+  /** A node of the cluster stopped or was declared dead: every connection it served ends. `conn` is empty. */
+  | (Base & { type: "node_gone"; node: NodeId });
 
 export type CommandType = Command["type"];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;

@@ -8,8 +8,15 @@ import type { Change } from "./changes.js";
 export type UserId = string;
 export type RoomId = string;
 export type MessageId = string;
-/** A connection, named by the transport; unique across the cluster. */
+/** A connection, named by the transport `<node>/<n>`; unique across the cluster. */
 export type ConnId = string;
+/** A server process of the cluster: a new one at every start. */
+export type NodeId = string;
+
+/** The node that serves a connection. */
+export function nodeOf(conn: ConnId): NodeId {
+  return conn.slice(0, conn.indexOf("/"));
+}
 /** The lobby: every account is always in it. */
 export const LOBBY = "all";
 

@@ -7,7 +7,7 @@
  * It updates `state` in place: copying whole collections per command would make
  * every send cost O(users), and the caller owns the only reference anyway.
  */
-import { auth, changeName, connect, delUser, disconnect, replaceToken, signOut } from "./accounts.js";
+import { auth, changeName, connect, delUser, disconnect, nodeGone, replaceToken, signOut } from "./accounts.js";
 import type { Change } from "./changes.js";
 import type { Command } from "./commands.js";
 import { sendMessage } from "./messages.js";
@@ -25,10 +25,12 @@ export interface Step {
 
 function apply(state: ChatState, cmd: Command): Outbound[] {
   // A request from a connection that is already gone (possible once several nodes share state) changes nothing.
-  if (cmd.type !== "connect" && !state.connections.has(cmd.conn)) return [];
+  if (cmd.type !== "connect" && cmd.type !== "node_gone" && !state.connections.has(cmd.conn)) return [];
   switch (cmd.type) {
     case "connect":
       return connect(state, cmd);
+    case "node_gone":
+      return nodeGone(state, cmd);
     case "disconnect":
       return disconnect(state, cmd);
     case "auth":

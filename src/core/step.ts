@@ -6,7 +6,7 @@ import type { Command } from "./commands.js";
 import type { ChatState, ConnId, UserRecord } from "./model.js";
 import type { Outbound, Reply } from "./outbound.js";
 
-export type RequestCommand = Exclude<Command, { type: "connect" | "disconnect" }>;
+export type RequestCommand = Exclude<Command, { type: "connect" | "disconnect" | "node_gone" }>;
 
 /** The error reply to a request, echoing its ref. */
 export function fail(cmd: RequestCommand, code: ErrorCode, message?: string): Outbound[] {

@@ -11,6 +11,7 @@ export function mayWrite(state: ChatState, cmd: Command): boolean {
   switch (cmd.type) {
     case "connect":
     case "disconnect":
+    case "node_gone":
     case "auth":
     case "show_rooms":
     case "ping":
@@ -48,6 +49,7 @@ export function accountsMadePermanent(state: ChatState, cmd: Command): UserId[] 
   switch (cmd.type) {
     case "connect":
     case "disconnect":
+    case "node_gone":
     case "auth":
     case "show_rooms":
     case "ping":

@@ -1,11 +1,12 @@
 /**
  * The handler table: each request event becomes a Command carrying everything
- * non-deterministic it needs (ids, time, token hashes). Handlers read state only
+ * non-deterministic it needs (ids, token hashes); its time and a message's id come
+ * from its place in the log, stamped when it is applied. Handlers read state only
  * to learn which fresh accounts to mint; all rules are checked in `reduce`.
  */
 import { v4 as uuidv4 } from "uuid";
 import type { Command, NewAccount, Target } from "../core/commands.js";
-import type { ChatState, ConnId, UserId } from "../core/model.js";
+import { nodeOf, type ChatState, type ConnId } from "../core/model.js";
 import type { RequestEvent } from "../protocol/events.js";
 import type { Ref, RequestDataMap } from "../protocol/wire.generated.js";
 import { hashToken } from "./tokens.js";
@@ -14,14 +15,11 @@ export interface HandlerContext {
   state: ChatState;
   conn: ConnId;
   ref?: Ref;
-  ts: string;
   openAuth: boolean;
   /** Mints a guest account and remembers its token until its welcome is sent. */
   newAccount(): NewAccount;
-  /** Mints a new token for an existing account, remembered until the reply is sent; returns its hash. */
-  newToken(user: UserId): string;
-  /** The next message id: a UUIDv7 above every one made before. */
-  messageId(): string;
+  /** Mints a new token, remembered until the reply is sent; returns its hash. */
+  newToken(): string;
 }
 
 /** A request that reads the store rather than changing state; the hub answers it directly. */
@@ -32,14 +30,22 @@ export type Action = Command | Query;
 
 type Handler<E extends RequestEvent> = (data: RequestDataMap[E], ctx: HandlerContext) => Action;
 
+/** Stamped with the entry's time when applied. */
+const UNSTAMPED = "";
+
 function base(ctx: HandlerContext) {
-  return ctx.ref === undefined ? { conn: ctx.conn, ts: ctx.ts } : { conn: ctx.conn, ts: ctx.ts, ref: ctx.ref };
+  return ctx.ref === undefined ? { conn: ctx.conn, ts: UNSTAMPED } : { conn: ctx.conn, ts: UNSTAMPED, ref: ctx.ref };
 }
 
-/** Every connection signed into the requester's account, the requester's included. */
+/**
+ * The requester's connection and the others of its account that this node serves: only
+ * these can be handed a guest's token (others end). The account is as this node last saw it.
+ */
 function sessionsOf(ctx: HandlerContext): ConnId[] {
   const current = ctx.state.connections.get(ctx.conn)?.userId;
-  return current === undefined ? [] : [...(ctx.state.sessions.get(current) ?? [])];
+  const here = nodeOf(ctx.conn);
+  const others = [...(current === undefined ? [] : (ctx.state.sessions.get(current) ?? []))].filter((c) => c !== ctx.conn && nodeOf(c) === here);
+  return [ctx.conn, ...others];
 }
 
 function guestsFor(ctx: HandlerContext, conns: readonly ConnId[]): Array<NewAccount & { conn: ConnId }> {
@@ -62,16 +68,15 @@ export const handlers = {
   del_user: (_d, ctx) => ({ type: "del_user", ...base(ctx), guests: guestsFor(ctx, sessionsOf(ctx)) }),
   sign_out: (_d, ctx) => ({ type: "sign_out", ...base(ctx), guest: ctx.newAccount() }),
   replace_token: (_d, ctx) => {
-    const user = ctx.state.connections.get(ctx.conn)?.userId ?? "";
     const others = sessionsOf(ctx).filter((conn) => conn !== ctx.conn);
-    return { type: "replace_token", ...base(ctx), tokenHash: ctx.newToken(user), guests: guestsFor(ctx, others) };
+    return { type: "replace_token", ...base(ctx), tokenHash: ctx.newToken(), guests: guestsFor(ctx, others) };
   },
   send_message: (d, ctx) => ({
     type: "send_message",
     ...base(ctx),
     target: targetOf(d),
     text: d.message,
-    messageId: ctx.messageId(),
+    messageId: UNSTAMPED,
   }),
   create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: uuidv4() }),
   rename_room: (d, ctx) => ({ type: "rename_room", ...base(ctx), room_id: d.room_id, room_name: d.room_name }),

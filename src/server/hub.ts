@@ -1,24 +1,34 @@
 /**
- * The imperative shell around the pure core: turns frames into commands, applies
- * them with `reduce`, makes their changes durable and fans the outbound messages
- * out to connections. It knows connections only as `Peer`s, not sockets.
+ * The imperative shell around the pure core: turns frames into commands, puts them
+ * in the command log, applies what the log delivers with `reduce`, makes the changes
+ * durable and fans the outbound messages out to its own connections. It knows
+ * connections only as `Peer`s, not sockets.
  *
- * Durability rule: nothing a command caused is sent before its changes are
- * committed. Changes are committed once per event-loop turn (group commit), so
- * one fsync covers every command that arrived in that turn.
+ * Log first, then apply: a command that changes state is applied only when the log
+ * delivers it, in the log's order, on every node alike. Each turn's commands go to
+ * the log as one entry; each delivered batch is committed with the log position it
+ * reached (one fsync), and nothing it caused is sent before that commit. Reads
+ * (`history`, `show_rooms`, `ping`) are answered from this node's state, after every
+ * earlier request of the same connection has been applied.
  */
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Options } from "../config.js";
 import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
+import { isSessionChange, type Change } from "../core/changes.js";
 import type { Command, NewAccount } from "../core/commands.js";
 import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
-import type { ChatState, ConnId, Limits, UserId } from "../core/model.js";
+import { nodeOf, type ChatState, type ConnId, type Limits, type NodeId, type UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
 import { carryConnections } from "../core/rollback.js";
 import { mayWrite } from "../core/writes.js";
+import type { CommandLog, EntryDraft, LogEntry } from "../log/commandLog.js";
+import { NotAppended } from "../log/commandLog.js";
+import { InProcessLog } from "../log/inProcessLog.js";
+import { compareEntryIds, formatEntryId, messageIdAt, msOfUuidv7, parseEntryId, timeAt } from "../log/positions.js";
 import { errorData, type ErrorCode } from "../protocol/errors.js";
 import { isRequestEvent, type RequestEvent } from "../protocol/events.js";
 import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
@@ -27,9 +37,8 @@ import type { Ref } from "../protocol/wire.generated.js";
 import { failureReason } from "../store/failureReason.js";
 import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
-import { AddressQuotas, drawOf } from "./addressQuotas.js";
+import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
-import { MessageIds } from "./messageIds.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { fitPage, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
@@ -51,6 +60,16 @@ export interface HubObserver {
 /** Hub settings beyond the core's limits, as the server's options name them. */
 export type HubLimits = Pick<Options, "accountsPerMinutePerIp" | "roomsPerMinutePerIp" | "bytesPerSecondPerIp" | "maxReplyBytes" | "retainDays" | "retainMessages">;
 
+/** What a cluster adds: which other nodes are alive, and how long a command may take to reach the log. */
+export interface ClusterOptions {
+  /** Keeps this node's liveness mark (under its current identity) and tells whether another node's is still there. */
+  liveness: { join(node: NodeId): Promise<void>; alive(node: NodeId): Promise<boolean> };
+  /** Milliseconds a command has to reach the log; past it, it is answered `unavailable` and void if it arrives later. */
+  appendTimeoutMs: number;
+  /** How often liveness is refreshed and checked. */
+  livenessEveryMs: number;
+}
+
 export interface HubOptions {
   validators: Validators;
   store: Store;
@@ -63,16 +82,34 @@ export interface HubOptions {
   retryMs?: number;
   /** Called when the state could not be rebuilt after a failed commit: the process must stop. */
   onFatal(err: unknown): void;
+  /** The shared log and its liveness marks; a single server uses an in-process log. */
+  cluster?: ClusterOptions & { log: CommandLog };
 }
 
-/** A request whose changes wait for a commit: if the commit fails, it is answered `unavailable` instead. */
-type Writer = { peer: Peer; request: string; ref?: Ref; restore?: Map<ConnId, UserId> };
+/**
+ * One request (or a connection's start) on its way through the log; a connection's
+ * tickets are answered in order. A read waits in line as a ticket with `run`.
+ */
+type Ticket = {
+  conn: ConnId;
+  request?: RequestEvent;
+  ref?: Ref;
+  done: boolean;
+  run?: () => void;
+  /** Token hashes minted for it, whose plain tokens wait for its reply. */
+  tokens?: string[];
+  /** The connections a guest-moving command moved and the account each had, should its commit fail (single server). */
+  restore?: Map<ConnId, UserId>;
+};
+
+/** This node's commands of one turn: one log entry. */
+type Batch = { seq: number; commands: Command[]; tickets: Array<Ticket | undefined>; timer?: NodeJS.Timeout };
 
 /** A serialised message and the peers it goes to, resolved when the command was applied; `cause` when a write caused it. */
-type Delivery = { text: string; peers: Peer[]; cause?: Writer };
+type Delivery = { text: string | (() => string); peers: Peer[]; cause?: Ticket };
 
 /** `client` names where the connection comes from (its IP address, an IPv6 /64), for per-address quotas. */
-type Connection = { peer: Peer; bucket: TokenBucket; client: string };
+type Connection = { peer: Peer; bucket: TokenBucket; client: string; line: Ticket[] };
 
 function envelope(event: string, data: unknown, ref?: Ref): string {
   return JSON.stringify(ref === undefined ? { event, data } : { event, data, ref });
@@ -98,6 +135,11 @@ function glance(raw: string | Buffer, isBinary: boolean): { ref?: Ref; request?:
   }
 }
 
+/** A new identity for this process: never stored, so that a copied database cannot clone it. */
+export function newNodeId(): NodeId {
+  return randomBytes(6).toString("hex");
+}
+
 /** Largest refused frame still parsed for its ref: beyond this, parsing would cost what the refusal saves. */
 const GLANCE_BYTES = 4096;
 
@@ -108,18 +150,49 @@ const PRUNE_BUDGET = 5000;
 const PRUNE_INTERVAL_MS = 60_000;
 const DAY_MS = 86_400_000;
 
+/** After its deadline, how long an append's fate is awaited before its requests are answered `unavailable`. */
+const DEADLINE_GRACE_MS = 500;
+/** How soon commands that must reach the log at last (disconnects) are tried again after a failed append. */
+const RETRY_APPEND_MS = 1000;
+
+/** Close code for connections the cluster ended: their node was declared gone, or their account was deleted or its token replaced on another node. */
+export const CLOSE_ENDED = 4002;
+/** Close code for a connection whose start could not reach the log. */
+const CLOSE_TRY_AGAIN = 1013;
+
 export class Hub {
   #state: ChatState;
   readonly #conns = new Map<ConnId, Connection>();
-  /** Tokens minted for the welcome or replace_token reply being built; never logged or stored. */
-  readonly #pendingTokens = new Map<UserId, string>();
+  /** Plain tokens minted here, by their hash, until the reply that hands them out is sent; never logged or stored. */
+  readonly #pendingTokens = new Map<string, string>();
+  /** Hashes minted while the current request is being turned into a command. */
+  #minted: string[] = [];
   readonly #opts: HubOptions;
   readonly #observer: HubObserver;
   readonly #quotas: AddressQuotas;
-  /** Deliveries waiting for the commit of the changes that caused them. */
+  readonly #log: CommandLog;
+  readonly #cluster: boolean;
+  #node: NodeId = newNodeId();
+  #nextConn = 1;
+  /** This turn's commands, appended together once the turn ends. */
+  #building: Batch | undefined;
+  #nextBatch = 1;
+  /** Batches appended and not yet applied or given up. */
+  readonly #inflight = new Map<number, Batch>();
+  /** Commands that must reach the log however long it takes (disconnects, node_gone), from batches given up, waiting to be tried again. */
+  #carried: Command[] = [];
+  /** Deliveries waiting for the commit of the batch being applied. */
   #outbox: Delivery[] = [];
+  #applying = false;
   #uncommitted = false;
-  #flushScheduled = false;
+  /** Local connections the batch being applied ended. */
+  readonly #ended = new Set<ConnId>();
+  /** The last entry applied. */
+  #position: string | undefined;
+  /** While an entry is applied: an id above every message applied so far and below every later one. */
+  #cursor: string | undefined;
+  /** Until a starting cluster node has applied the log's head it serves nothing. */
+  #catchingUp: string | undefined;
   /** Why writes are refused (the store could not be written), and when the store is tried again. */
   #readOnly: { reason: string; retryAt: number } | undefined;
   /** Set when the state could not be rebuilt after a failed commit: from then on nothing is applied or sent. */
@@ -127,20 +200,47 @@ export class Hub {
   readonly #timers = new Set<NodeJS.Timeout>();
   /** A retention pass is under way, a budget at a time. */
   #pruning = false;
-  #nextConn = 1;
-  readonly #messageIds: MessageIds;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
     this.#observer = opts.observer ?? NO_OBSERVER;
+    this.#cluster = opts.cluster !== undefined;
     this.#state = this.#load();
-    this.#messageIds = new MessageIds(opts.store.lastMessageId());
+    const stored = opts.store.position()?.entry;
+    this.#position = stored;
+    this.#log = opts.cluster?.log ?? new InProcessLog(this.#firstPosition(stored));
     const { accountsPerMinutePerIp, roomsPerMinutePerIp, bytesPerSecondPerIp, retainDays, retainMessages } = opts.limits;
     this.#quotas = new AddressQuotas({ accountsPerMinute: accountsPerMinutePerIp, roomsPerMinute: roomsPerMinutePerIp, bytesPerSecond: bytesPerSecondPerIp });
     if (retainDays > 0 || retainMessages > 0) {
       this.#after(0, () => this.#prune());
       this.#every(PRUNE_INTERVAL_MS, () => this.#prune());
     }
+    if (opts.cluster) {
+      this.#catchingUp = "catching up with the log";
+      const every = opts.cluster.livenessEveryMs;
+      this.#every(every, () => void this.#checkLiveness());
+    }
+    this.#log.follow(stored, (entries) => this.#applyEntries(entries));
+  }
+
+  /** A cluster node: resolves once it has joined (its liveness mark is set) and applied the log as far as it went when asked. */
+  async catchUp(): Promise<void> {
+    if (!this.#opts.cluster) return;
+    await this.#opts.cluster.liveness.join(this.#node);
+    const head = await this.#log.head();
+    if (compareEntryIds(this.#position, head) >= 0) {
+      this.#catchingUp = undefined;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (compareEntryIds(this.#position, head) >= 0) return resolve();
+        this.#after(20, check);
+      };
+      check();
+    });
+    this.#catchingUp = undefined;
+    void this.#checkLiveness();
   }
 
   /** Read-only view for diagnostics and tests. */
@@ -152,16 +252,33 @@ export class Hub {
     return this.#conns.size;
   }
 
-  /** Why writes are refused for now (the database could not be written), or undefined while they are not. */
-  get unavailable(): string | undefined {
-    return this.#readOnly && `read-only: ${this.#readOnly.reason}`;
+  /** This process's identity in the cluster (a new one after it was declared gone). */
+  get node(): NodeId {
+    return this.#node;
   }
 
-  /** Registers a new connection from `client` (its address key): it gets a guest account and a welcome. */
+  /** The last log entry applied. */
+  get position(): string | undefined {
+    return this.#position;
+  }
+
+  /** Why writes are refused for now (the database could not be written, the log cannot be reached), or undefined while they are not. */
+  get unavailable(): string | undefined {
+    return this.#catchingUp ?? this.#log.unavailable ?? (this.#readOnly && `read-only: ${this.#readOnly.reason}`);
+  }
+
+  /** Why new connections are refused for now (a cluster node that has not caught up, or cannot reach the log), or undefined. */
+  get refusesConnections(): string | undefined {
+    return this.#catchingUp ?? this.#log.unavailable;
+  }
+
+  /** Registers a new connection from `client` (its address key): it gets a guest account and a welcome once its start is in the log. */
   open(peer: Peer, client = "local"): ConnId {
-    const conn = `c${this.#nextConn++}`;
-    this.#conns.set(conn, { peer, bucket: new TokenBucket(this.#opts.rate, performance.now()), client });
-    this.#dispatch({ type: "connect", conn, ts: new Date().toISOString(), guest: this.#newAccount() });
+    const conn = `${this.#node}/${this.#nextConn++}`;
+    const c: Connection = { peer, bucket: new TokenBucket(this.#opts.rate, performance.now()), client, line: [] };
+    this.#conns.set(conn, c);
+    const guest = this.#newAccount();
+    this.#submit(c, { type: "connect", conn, ts: "", guest }, { conn, done: false, tokens: this.#takeMinted() });
     return conn;
   }
 
@@ -187,65 +304,310 @@ export class Hub {
       const action = toAction(event, data, {
         state: this.#state,
         conn,
-        ts: new Date().toISOString(),
         openAuth: this.#opts.openAuth,
         newAccount: () => this.#newAccount(),
-        newToken: (user) => this.#newToken(user),
-        messageId: () => this.#messageIds.next(),
+        newToken: () => this.#newToken(),
         ...(ref === undefined ? {} : { ref }),
       });
-      const outcome = action.type === "history" ? this.#history(c.peer, action) : this.#apply(c, action, event, now);
-      this.#observer.request(event, outcome);
+      if (action.type === "history") return this.#read(c, () => this.#history(c.peer, action));
+      if (action.type === "show_rooms" || action.type === "ping") return this.#read(c, () => this.#answerRead(c, action, event));
+      this.#write(c, action, event, now);
     } catch (err) {
+      this.#forget(this.#takeMinted());
       this.#observer.request(event, "internal");
       this.#internalError(c.peer, err, event, ref);
-    } finally {
-      // Tokens of a request refused before it was applied were never handed out.
-      this.#pendingTokens.clear();
     }
   }
 
-  /** Forgets a connection that closed, for whatever reason. */
+  /** Forgets a connection that closed, for whatever reason; its end goes to the log, however long that takes. */
   close(conn: ConnId): void {
     if (!this.#conns.delete(conn)) return;
-    this.#dispatch({ type: "disconnect", conn, ts: new Date().toISOString() });
+    this.#carry({ type: "disconnect", conn, ts: "" });
   }
 
-  /** Commits and sends everything pending now; used at shutdown. */
+  /** Appends this turn's commands now; a single server applies them at once. Used at shutdown. */
   flush(): void {
-    this.#flush();
+    this.#appendBatch();
   }
 
-  /** Stops the hub's timers (retention, retrying the store); the server calls it when it closes. */
+  /** A cluster node leaving on purpose: its connections' end goes to the log. Resolves when placed, or after `withinMs`. */
+  async leave(withinMs: number): Promise<void> {
+    if (!this.#opts.cluster) return this.flush();
+    this.#carry({ type: "node_gone", conn: "", node: this.#node, ts: "" });
+    const deadline = Date.now() + withinMs;
+    this.#appendBatch();
+    while ((this.#inflight.size > 0 || this.#carried.length > 0 || this.#building) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Stops the hub's timers (retention, retrying the store, liveness); the server calls it when it closes. */
   stop(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    for (const b of this.#inflight.values()) clearTimeout(b.timer);
   }
 
-  /** A request, after the gates that may refuse it unapplied: the store being read-only, then the address's quotas. */
-  #apply(c: Connection, cmd: Command, request: RequestEvent, now: number): "ok" | ErrorCode {
+  /** A request that changes state, after the gates that may refuse it unapplied: the log or the store unavailable, then the address's quotas. */
+  #write(c: Connection, cmd: Command, request: RequestEvent, now: number): void {
     const ref = "ref" in cmd ? cmd.ref : undefined;
-    // A read must not show what this turn's commit might still take back: commit first (one more fsync, rarely).
-    if (this.#uncommitted && cmd.type !== "ping" && !mayWrite(this.#state, cmd)) this.#flush();
-    // Judged after that commit, which may have failed and taken back what made this a read.
-    const writes = mayWrite(this.#state, cmd);
-    if (this.#readOnly && writes) {
-      const retryAfterMs = Math.max(0, Math.ceil(this.#readOnly.retryAt - now));
-      const message = `The server cannot store changes right now (${this.#readOnly.reason}); nothing was applied. Retry in ${retryAfterMs} ms.`;
-      this.#send([c.peer], retryLater("unavailable", request, message, retryAfterMs, ref));
-      return "unavailable";
+    const tokens = this.#takeMinted();
+    const why = this.#catchingUp ?? this.#log.unavailable ?? (this.#readOnly && mayWrite(this.#state, cmd) ? this.#readOnly.reason : undefined);
+    if (why !== undefined) {
+      this.#forget(tokens);
+      const retryAfterMs = this.#readOnly ? Math.max(0, Math.ceil(this.#readOnly.retryAt - now)) : this.#retryMs;
+      const message = `The server cannot store changes right now (${why}); nothing was applied. Retry in ${retryAfterMs} ms.`;
+      this.#observer.request(request, "unavailable");
+      return this.#send([c.peer], retryLater("unavailable", request, message, retryAfterMs, ref));
     }
-    const draw = drawOf(this.#state, cmd);
-    const quota = this.#quotas.check(c.client, draw, now);
+    const quota = this.#quotas.check(c.client, drawOf(this.#state, cmd), now);
     if (!quota.ok) {
+      this.#forget(tokens);
       const made = quota.what === "accounts" ? "new accounts" : "new rooms";
       const message = `Too many ${made} from your address; retry in ${quota.retryAfterMs} ms.`;
-      this.#send([c.peer], retryLater("rate_limited", request, message, quota.retryAfterMs, ref));
-      return "rate_limited";
+      this.#observer.request(request, "rate_limited");
+      return this.#send([c.peer], retryLater("rate_limited", request, message, quota.retryAfterMs, ref));
     }
-    const outcome = this.#dispatch(cmd, { peer: c.peer, request, ...(ref === undefined ? {} : { ref }) });
-    this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", now);
-    return outcome;
+    const ticket: Ticket = { conn: cmd.conn, request, done: false, tokens };
+    if (ref !== undefined) ticket.ref = ref;
+    this.#submit(c, cmd, ticket);
+  }
+
+  /** Answers a read now, or after the connection's earlier requests once they are applied. */
+  #read(c: Connection, run: () => void): void {
+    if (c.line.length === 0) return run();
+    c.line.push({ conn: "", done: true, run });
+  }
+
+  #answerRead(c: Connection, cmd: Command, request: RequestEvent): void {
+    // Not in the log: the time of the answer.
+    cmd.ts = new Date().toISOString();
+    const { out } = reduce(this.#state, cmd);
+    for (const o of out) this.#enqueue(o, undefined);
+    const first = out[0];
+    this.#observer.request(request, first?.event === "error" ? first.data.code : "ok");
+  }
+
+  #submit(c: Connection, cmd: Command, ticket: Ticket): void {
+    c.line.push(ticket);
+    this.#batch(cmd, ticket);
+  }
+
+  /** Adds a command to this turn's batch, appended once the turn ends. */
+  #batch(cmd: Command, ticket: Ticket | undefined): void {
+    let b = this.#building;
+    if (!b) {
+      b = this.#building = { seq: this.#nextBatch++, commands: [], tickets: [] };
+      setImmediate(() => this.#appendBatch());
+    }
+    b.commands.push(cmd);
+    b.tickets.push(ticket);
+  }
+
+  /** A command that must reach the log eventually, whatever happens to the batch it first goes in (see #giveUp). */
+  #carry(cmd: Command): void {
+    this.#batch(cmd, undefined);
+  }
+
+  #appendBatch(): void {
+    const b = this.#building;
+    if (!b || this.#failed) return;
+    this.#building = undefined;
+    const timeoutMs = this.#opts.cluster?.appendTimeoutMs;
+    const deadline = timeoutMs === undefined ? Number.MAX_SAFE_INTEGER : this.#log.now() + timeoutMs;
+    this.#inflight.set(b.seq, b);
+    if (timeoutMs !== undefined) {
+      b.timer = setTimeout(() => this.#giveUp(b, "the log did not answer in time"), timeoutMs + DEADLINE_GRACE_MS);
+      b.timer.unref();
+    }
+    const draft: EntryDraft = { node: this.#node, batch: b.seq, deadline, commands: b.commands };
+    this.#log.append(draft).catch((err: unknown) => {
+      // Not surely unplaced: the deadline decides, as it does for every node.
+      if (err instanceof NotAppended) this.#giveUp(b, err.message);
+    });
+  }
+
+  /**
+   * A batch that did not reach the log in time: its requests are answered `unavailable`
+   * (every node ignores the entry should it arrive late), connections it would have
+   * started are closed, and what must reach the log at last goes in a later batch.
+   */
+  #giveUp(b: Batch, reason: string): void {
+    if (!this.#inflight.delete(b.seq)) return;
+    clearTimeout(b.timer);
+    this.#opts.logger.warn({ batch: b.seq, commands: b.commands.length, reason }, "commands could not be put in the log; answering unavailable");
+    b.commands.forEach((cmd, i) => {
+      const ticket = b.tickets[i];
+      if (cmd.type === "disconnect" || cmd.type === "node_gone") return this.#carried.push(cmd);
+      if (cmd.type === "connect") {
+        const c = this.#conns.get(cmd.conn);
+        this.#forget(ticket?.tokens ?? []);
+        if (c) c.peer.close(CLOSE_TRY_AGAIN, "the server cannot reach its log; try again later");
+        // It may yet arrive before its deadline: its end must follow it.
+        return this.#carried.push({ type: "disconnect", conn: cmd.conn, ts: "" });
+      }
+      if (!ticket) return;
+      const c = this.#conns.get(ticket.conn);
+      this.#forget(ticket.tokens ?? []);
+      this.#observer.request(ticket.request ?? "invalid", "unavailable");
+      const message = `The server could not reach its log (${reason}); nothing was applied. Retry in ${this.#retryMs} ms.`;
+      if (c) this.#send([c.peer], retryLater("unavailable", ticket.request, message, this.#retryMs, ticket.ref));
+      ticket.done = true;
+      if (c) this.#drain(c);
+    });
+    if (this.#carried.length > 0) this.#after(RETRY_APPEND_MS, () => this.#retryCarried());
+  }
+
+  #retryCarried(): void {
+    const pending = this.#carried;
+    this.#carried = [];
+    for (const cmd of pending) this.#carry(cmd);
+  }
+
+  /** Applies what the log delivered, commits it with the position reached, then sends what it caused. */
+  #applyEntries(entries: readonly LogEntry[]): void {
+    if (this.#failed) return;
+    this.#applying = true;
+    try {
+      for (const e of entries) this.#applyEntry(e);
+      this.#commit();
+      for (const conn of this.#ended) this.#conns.get(conn)?.peer.close(CLOSE_ENDED, "the cluster ended this connection; reconnect");
+    } finally {
+      this.#ended.clear();
+      this.#applying = false;
+    }
+    this.#sendOutbox();
+  }
+
+  #applyEntry(e: LogEntry): void {
+    const mine = e.node === this.#node;
+    const batch = mine ? this.#inflight.get(e.batch) : undefined;
+    if (batch) {
+      this.#inflight.delete(e.batch);
+      clearTimeout(batch.timer);
+    }
+    const at = parseEntryId(e.id);
+    if (at.ms > e.deadline) {
+      // Placed after its deadline: its requests were (or are now) answered unavailable, on every node alike.
+      if (batch) {
+        this.#inflight.set(e.batch, batch);
+        this.#giveUp(batch, "it reached the log after its deadline");
+      }
+      this.#position = e.id;
+      return;
+    }
+    const ts = timeAt(at);
+    for (let i = 0; i < e.commands.length; i++) {
+      const cmd = e.commands[i]!;
+      cmd.ts = ts;
+      if (cmd.type === "send_message") cmd.messageId = messageIdAt(at, i);
+      this.#cursor = messageIdAt(at, i + 1);
+      // An entry of ours whose batch was given up: its requester was answered unavailable already.
+      this.#applyOne(cmd, batch?.tickets[i], mine && !batch);
+      if (cmd.type === "node_gone" && cmd.node === this.#node) this.#rejoin();
+    }
+    this.#position = e.id;
+    this.#cursor = undefined;
+  }
+
+  /** Applies one command. A throw here is a bug in the core: the requester gets `internal`. */
+  #applyOne(cmd: Command, ticket: Ticket | undefined, answered: boolean): void {
+    const c = ticket && this.#conns.get(ticket.conn);
+    // Commands that move connections to fresh guests (all from the requester's account) say where they were, should their commit fail.
+    const owner = ticket && "guests" in cmd ? this.#state.connections.get(cmd.conn)?.userId : undefined;
+    if (ticket && owner !== undefined && "guests" in cmd) ticket.restore = new Map(cmd.guests.map((g) => [g.conn, owner]));
+    const draw: Draw | undefined = c ? drawOf(this.#state, cmd) : undefined;
+    let outcome: "ok" | ErrorCode = "ok";
+    try {
+      const { out, changes } = reduce(this.#state, cmd);
+      const lasting = this.#record(changes);
+      const cause = lasting && ticket?.request !== undefined ? ticket : undefined;
+      for (const o of out) {
+        if (answered && o.to.kind === "conn" && o.to.conn === cmd.conn) continue;
+        this.#enqueue(o, cause);
+      }
+      const first = out[0];
+      if (first?.event === "error" && first.to.kind === "conn" && first.to.conn === cmd.conn) outcome = first.data.code;
+    } catch (err) {
+      outcome = "internal";
+      if (c && ticket?.request) this.#internalError(c.peer, err, ticket.request, ticket.ref);
+      else this.#opts.logger.error({ err, command: cmd.type }, "a command from the log failed");
+    }
+    if (!ticket) return;
+    ticket.done = true;
+    this.#forget(ticket.tokens ?? []);
+    if (!c) return;
+    if (ticket.request) this.#observer.request(ticket.request, outcome);
+    if (draw) this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", performance.now());
+    this.#drain(c);
+  }
+
+  /** Writes a command's changes; returns whether any of them lasts (a single server keeps no sessions). */
+  #record(changes: readonly Change[]): boolean {
+    if (changes.length === 0) return false;
+    let lasting = false;
+    const kept: Change[] = [];
+    for (const ch of changes) {
+      if (ch.type === "session_deleted" && this.#conns.has(ch.conn)) this.#ended.add(ch.conn);
+      if (!isSessionChange(ch)) lasting = true;
+      if (this.#cluster || !isSessionChange(ch)) kept.push(ch);
+    }
+    if (kept.length > 0) {
+      this.#opts.store.write(kept);
+      this.#uncommitted = true;
+    }
+    return lasting;
+  }
+
+  /** Runs the reads that waited for the connection's requests now answered. */
+  #drain(c: Connection): void {
+    const line = c.line;
+    while (line.length > 0 && line[0]!.done) {
+      const run = line.shift()!.run;
+      try {
+        run?.();
+      } catch (err) {
+        this.#opts.logger.error({ err }, "a read failed");
+      }
+    }
+  }
+
+  /** This node was declared gone (it stalled past its liveness): its connections have ended; it goes on as a new node. */
+  #rejoin(): void {
+    const old = this.#node;
+    this.#node = newNodeId();
+    this.#opts.logger.warn({ old, node: this.#node }, "this node was declared gone by the cluster; its connections were closed, and it rejoins as a new node");
+    void this.#opts.cluster?.liveness.join(this.#node).catch((err: unknown) => this.#opts.logger.warn({ err }, "could not mark this node alive"));
+  }
+
+  /** Marks this node alive, and declares gone the nodes that hold connections and whose marks expired. */
+  async #checkLiveness(): Promise<void> {
+    const cluster = this.#opts.cluster;
+    if (!cluster || this.#catchingUp) return;
+    try {
+      await cluster.liveness.join(this.#node);
+      const nodes = new Set<NodeId>();
+      for (const conn of this.#state.connections.keys()) nodes.add(nodeOf(conn));
+      nodes.delete(this.#node);
+      for (const node of nodes) {
+        if (await cluster.liveness.alive(node)) continue;
+        this.#opts.logger.warn({ node }, "a node's liveness mark expired: ending its connections");
+        this.#carry({ type: "node_gone", conn: "", node, ts: "" });
+      }
+    } catch (err) {
+      this.#opts.logger.debug({ err }, "liveness check failed");
+    }
+  }
+
+  /** Commits the batch just applied with the position it reached. */
+  #commit(): void {
+    // A single server needs the position only beside lasting changes (to keep message ids rising); a cluster node always, to resume where it stopped.
+    if (!this.#uncommitted && !(this.#cluster && this.#position !== undefined)) return;
+    this.#uncommitted = false;
+    try {
+      this.#opts.store.commit(this.#position === undefined ? undefined : { epoch: this.#log.epoch, entry: this.#position });
+    } catch (err) {
+      if (this.#cluster) return this.#fatal(err);
+      this.#rollBack(err);
+    }
   }
 
   #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean, why = "Too many requests"): void {
@@ -257,57 +619,68 @@ export class Hub {
   }
 
   #newAccount(): NewAccount {
+    return { id: uuidv4(), tokenHash: this.#newToken() };
+  }
+
+  #newToken(): string {
     const token = mintToken();
-    const account = { id: uuidv4(), tokenHash: hashToken(token) };
-    this.#pendingTokens.set(account.id, token);
-    return account;
+    const hash = hashToken(token);
+    this.#pendingTokens.set(hash, token);
+    this.#minted.push(hash);
+    return hash;
   }
 
-  #newToken(user: UserId): string {
-    const token = mintToken();
-    this.#pendingTokens.set(user, token);
-    return hashToken(token);
+  #takeMinted(): string[] {
+    const minted = this.#minted;
+    this.#minted = [];
+    return minted;
   }
 
-  /** Applies a command and returns its outcome. A throw here is a bug in the core. */
-  #dispatch(cmd: Command, requester?: Omit<Writer, "restore">): "ok" | ErrorCode {
-    // Commands that move connections to fresh guests (all from the requester's account) say where they were, should their commit fail.
-    let restore: Map<ConnId, UserId> | undefined;
-    const owner = "guests" in cmd ? this.#state.connections.get(cmd.conn)?.userId : undefined;
-    if (owner !== undefined && "guests" in cmd) restore = new Map(cmd.guests.map((g) => [g.conn, owner]));
-    const { out, changes } = reduce(this.#state, cmd);
-    let cause: Writer | undefined;
-    if (changes.length > 0) {
-      this.#opts.store.write(changes);
-      this.#uncommitted = true;
-      if (requester) cause = restore ? { ...requester, restore } : requester;
-    }
-    for (const o of out) this.#enqueue(o, cause);
-    const first = out[0];
-    return first?.event === "error" ? first.data.code : "ok";
+  #forget(hashes: readonly string[]): void {
+    for (const h of hashes) this.#pendingTokens.delete(h);
   }
 
-  #history(peer: Peer, q: Query): "ok" | ErrorCode {
+  #history(peer: Peer, q: Query): void {
+    // A connection the log has ended while this read waited: it is being closed.
+    if (!this.#state.connections.has(q.conn)) return;
     const conversation = conversationOf(this.#state, q.conn, q.target);
     if ("error" in conversation) {
       const error = { ...conversation.error, request: "history" };
       this.#send([peer], envelope("error", error, q.ref));
-      return error.code;
+      return this.#observer.request("history", error.code);
     }
-    // The page must include what earlier requests wrote, and its reply must follow theirs.
-    this.#flush();
-    const page = this.#opts.store.page(conversation.key, q.limit, q.before);
-    this.#send([peer], withinBudget((d) => envelope("history", d, q.ref), page, this.#opts.limits.maxReplyBytes, fitPage));
-    return "ok";
+    // What was applied so far and no later message: ids follow the log, so a bound on the id is a bound in the log.
+    const bound = this.#cursor ?? this.#boundAfterNow();
+    const before = q.before === undefined || (bound !== undefined && bound < q.before) ? bound : q.before;
+    const page = () => withinBudget((d) => envelope("history", d, q.ref), this.#opts.store.page(conversation.key, q.limit, before), this.#opts.limits.maxReplyBytes, fitPage);
+    // While a batch is being applied the page is read once it is committed, in its place among the replies.
+    this.#send([peer], this.#applying ? page : page());
+    this.#observer.request("history", "ok");
   }
 
-  /** Resolves an outbound message's audience now and serialises it once. */
-  #enqueue(o: Outbound, cause: Writer | undefined): void {
+  /** Between entries: an id above every message applied so far and below every later one. */
+  #boundAfterNow(): string | undefined {
+    if (this.#position === undefined) return undefined;
+    const at = parseEntryId(this.#position);
+    return messageIdAt({ ms: at.ms, seq: at.seq + 1 }, 0);
+  }
+
+  /** Resolves an outbound message's audience now (this node's connections) and serialises it once. */
+  #enqueue(o: Outbound, cause: Ticket | undefined): void {
+    const peers: Peer[] = [];
+    forEachConn(this.#state, o.to, (conn) => {
+      const c = this.#conns.get(conn);
+      if (c) peers.push(c.peer);
+    });
+    if (peers.length === 0) return;
     let text: string;
     if (o.event === "welcome" || o.event === "replace_token") {
-      const token = this.#pendingTokens.get(o.data.user.id);
-      this.#pendingTokens.delete(o.data.user.id);
-      if (token === undefined) throw new Error(`no token minted for ${o.data.user.id}`);
+      const hash = this.#state.users.get(o.data.user.id)?.tokenHash;
+      const token = hash === undefined ? undefined : this.#pendingTokens.get(hash);
+      if (token === undefined) {
+        this.#opts.logger.error({ user: o.data.user.id, event: o.event }, "no token was minted here for this reply");
+        return;
+      }
       text = envelope(o.event, { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
     } else if (o.event === "choose_room") {
       text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitRecent);
@@ -316,60 +689,45 @@ export class Hub {
     } else {
       text = envelope(o.event, o.data, o.ref);
     }
-    const peers: Peer[] = [];
-    forEachConn(this.#state, o.to, (conn) => {
-      const c = this.#conns.get(conn);
-      if (c) peers.push(c.peer);
-    });
     this.#send(peers, text, cause);
   }
 
-  /** Sends at once when nothing waits for a commit; otherwise after it, keeping the order. */
-  #send(peers: Peer[], text: string, cause?: Writer): void {
+  /** Sends at once outside a batch; within one, after its commit, keeping the order. */
+  #send(peers: Peer[], text: string | (() => string), cause?: Ticket): void {
     if (this.#failed) return;
-    if (!this.#uncommitted && this.#outbox.length === 0) {
-      for (const p of peers) p.send(text);
+    if (!this.#applying) {
+      const t = typeof text === "string" ? text : text();
+      for (const p of peers) p.send(t);
       this.#observer.delivered(peers.length);
       return;
     }
     this.#outbox.push(cause ? { text, peers, cause } : { text, peers });
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#failed) return;
-    if (this.#uncommitted) {
-      this.#uncommitted = false;
-      try {
-        this.#opts.store.commit();
-      } catch (err) {
-        this.#rollBack(err);
-      }
-    }
+  #sendOutbox(): void {
     const outbox = this.#outbox;
     this.#outbox = [];
+    if (this.#failed) return;
     let count = 0;
     for (const d of outbox) {
-      for (const p of d.peers) p.send(d.text);
+      const text = typeof d.text === "string" ? d.text : d.text();
+      for (const p of d.peers) p.send(text);
       count += d.peers.length;
     }
     this.#observer.delivered(count);
   }
 
   /**
-   * A commit failed (disk full, I/O error): nothing it held may be claimed. The state is
-   * rebuilt from the store, each request whose changes were lost is answered `unavailable`
-   * in place of what it caused, and writes are refused until the store takes one again.
+   * A commit failed (disk full, I/O error) on a single server, whose log is only in
+   * memory: nothing the batch held may be claimed. The state is rebuilt from the store,
+   * each request whose changes were lost is answered `unavailable` in place of what it
+   * caused, and writes are refused until the store takes one again.
    */
   #rollBack(err: unknown): void {
     const reason = failureReason(err);
     this.#opts.logger.error({ err }, `could not write to the database (${reason}); refusing writes until it can`);
     const restore = new Map<ConnId, UserId>();
-    const answered = new Set<Writer>();
+    const answered = new Set<Ticket>();
     const kept: Delivery[] = [];
     for (const d of this.#outbox) {
       if (!d.cause) {
@@ -379,22 +737,28 @@ export class Hub {
       if (answered.has(d.cause)) continue;
       answered.add(d.cause);
       for (const [conn, user] of d.cause.restore ?? []) restore.set(conn, user);
+      const peer = this.#conns.get(d.cause.conn)?.peer;
       const message = `The server could not store this (${reason}); nothing was applied. Retry in ${this.#retryMs} ms.`;
-      kept.push({ text: retryLater("unavailable", d.cause.request, message, this.#retryMs, d.cause.ref), peers: [d.cause.peer] });
+      if (peer) kept.push({ text: retryLater("unavailable", d.cause.request, message, this.#retryMs, d.cause.ref), peers: [peer] });
     }
     this.#outbox = kept;
+    // The position stays where the store has it; the in-process log's ids go on from there.
+    this.#position = this.#opts.store.position()?.entry;
     try {
       const fresh = this.#load();
       carryConnections(fresh, this.#state, restore);
       this.#state = fresh;
     } catch (loadErr) {
-      // Memory is ahead of the disk and cannot be brought back: send nothing more, stop.
-      this.#failed = true;
-      this.#outbox = [];
-      this.#opts.onFatal(loadErr);
-      return;
+      return this.#fatal(loadErr);
     }
     this.#enterReadOnly(reason);
+  }
+
+  /** Memory is ahead of the disk and cannot be brought back: send nothing more, stop. */
+  #fatal(err: unknown): void {
+    this.#failed = true;
+    this.#outbox = [];
+    this.#opts.onFatal(err);
   }
 
   get #retryMs(): number {
@@ -440,10 +804,17 @@ export class Hub {
   }
 
   #load(): ChatState {
-    const state = this.#opts.store.load();
+    const state = this.#opts.store.load(this.#cluster);
     const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount } = this.#opts.limits;
     state.limits = { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount };
     return state;
+  }
+
+  /** Where a single server's log starts: after the stored position, and after every message id stored before positions were. */
+  #firstPosition(stored: string | undefined): string | undefined {
+    const last = this.#opts.store.lastMessageId();
+    const floor = last === undefined ? undefined : formatEntryId({ ms: msOfUuidv7(last) + 1, seq: 0 });
+    return compareEntryIds(stored, floor) >= 0 ? stored : floor;
   }
 
   #after(ms: number, run: () => void): void {

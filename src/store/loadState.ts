@@ -9,6 +9,9 @@ export interface StoredRows {
   members: Iterable<{ roomId: string; userId: string }>;
   directPairs: Iterable<{ a: string; b: string }>;
   page(key: string, limit: number): HistoryReply;
+  /** Absent when the sessions are not wanted (a single server starts with none). */
+  sessions?: Iterable<{ conn: string; userId: string }>;
+  guests?: Iterable<{ id: string; tokenHash: string }>;
 }
 
 export function loadState(rows: StoredRows): ChatState {
@@ -26,6 +29,11 @@ export function loadState(rows: StoredRows): ChatState {
   for (const p of rows.directPairs) {
     addTo(state.directPeers, p.a, p.b);
     addTo(state.directPeers, p.b, p.a);
+  }
+  for (const g of rows.guests ?? []) state.users.set(g.id, { id: g.id, username: null, tokenHash: g.tokenHash, touched: false });
+  for (const c of rows.sessions ?? []) {
+    state.connections.set(c.conn, { userId: c.userId });
+    addTo(state.sessions, c.userId, c.conn);
   }
   for (const key of [LOBBY, ...state.rooms.keys()]) {
     const { messages } = rows.page(key, RECENT_MESSAGES);

@@ -10,7 +10,7 @@ import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import { loadState } from "./loadState.js";
 import { PruneRounds, type Visit } from "./pruneRounds.js";
 import type { Retention } from "./retention.js";
-import type { Store } from "./store.js";
+import type { LogPosition, Store } from "./store.js";
 
 /** Index of the first message whose id is not below `id`. */
 const firstNotBelow = (messages: readonly Message[], id: string): number => lowerBound(messages, id, (m) => m.id);
@@ -23,6 +23,9 @@ export class MemoryStore implements Store {
   readonly #pairs = new Map<string, { a: string; b: string }>();
   /** Each conversation's messages, in id order (ids only grow within a process). */
   readonly #messages = new Map<string, Message[]>();
+  readonly #sessions = new Map<string, string>();
+  readonly #guests = new Map<string, string>();
+  #position: LogPosition | undefined;
   #pending: Change[] = [];
   #lastMessageId: string | undefined;
   readonly #rounds = new PruneRounds();
@@ -31,16 +34,22 @@ export class MemoryStore implements Store {
     for (const c of changes) this.#pending.push(c);
   }
 
-  commit(): void {
+  commit(position?: LogPosition): void {
     const batch = this.#pending;
     this.#pending = [];
     for (const c of batch) this.#apply(c);
+    if (position) this.#position = { ...position };
+  }
+
+  position(): LogPosition | undefined {
+    return this.#position && { ...this.#position };
   }
 
   #apply(c: Change): void {
     switch (c.type) {
       case "user_put":
         this.#users.set(c.id, { id: c.id, username: c.username, tokenHash: c.tokenHash });
+        this.#guests.delete(c.id);
         return;
       case "user_deleted":
         this.#users.delete(c.id);
@@ -73,6 +82,18 @@ export class MemoryStore implements Store {
         else this.#messages.set(c.key, [c.message]);
         return;
       }
+      case "session_put":
+        this.#sessions.set(c.conn, c.userId);
+        return;
+      case "session_deleted":
+        this.#sessions.delete(c.conn);
+        return;
+      case "guest_put":
+        this.#guests.set(c.id, c.tokenHash);
+        return;
+      case "guest_deleted":
+        this.#guests.delete(c.id);
+        return;
       default: {
         const unhandled: never = c;
         throw new Error(`unhandled change ${JSON.stringify(unhandled)}`);
@@ -115,8 +136,12 @@ export class MemoryStore implements Store {
     return { messages: messages.slice(start, end), has_more: start > 0 };
   }
 
-  load(): ChatState {
+  load(sessions = false): ChatState {
     return loadState({
+      ...(sessions && {
+        sessions: [...this.#sessions].map(([conn, userId]) => ({ conn, userId })),
+        guests: [...this.#guests].map(([id, tokenHash]) => ({ id, tokenHash })),
+      }),
       users: this.#users.values(),
       rooms: this.#rooms.values(),
       members: [...this.#members].flatMap(([roomId, users]) => [...users].map((userId) => ({ roomId, userId }))),

@@ -30,6 +30,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
           SELECT DISTINCT substr(conv, 4, 36), substr(conv, 41, 36) FROM messages WHERE conv LIKE 'dm:%';
       `),
   },
+  {
+    // The command log: the position applied, and (in a cluster) the sessions and guests other nodes' connections hold.
+    version: 3,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE log_position (one INTEGER PRIMARY KEY CHECK (one = 1), epoch TEXT NOT NULL, entry TEXT NOT NULL);
+        CREATE TABLE sessions (conn TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE guests (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL) WITHOUT ROWID;
+      `),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -18,7 +18,7 @@ import { createPrivate } from "./fileModes.js";
 import { migrate, SCHEMA_VERSION, StoreError } from "./migrations.js";
 import type { Retention } from "./retention.js";
 import { SqlitePrune } from "./sqlitePrune.js";
-import type { Store } from "./store.js";
+import type { LogPosition, Store } from "./store.js";
 
 export { StoreError } from "./migrations.js";
 
@@ -65,7 +65,8 @@ export class SqliteStore implements Store {
   #pending: Change[] = [];
   readonly #apply: { [T in Change["type"]]: (c: Extract<Change, { type: T }>) => void };
   readonly #page: Statement<[string, string, number]>;
-  readonly #commitAll: (changes: Change[]) => void;
+  readonly #commitAll: (changes: Change[], position: LogPosition | undefined) => void;
+  readonly #position: Statement<[]>;
 
   /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
   constructor(path: string) {
@@ -89,10 +90,20 @@ export class SqliteStore implements Store {
     const addPair = s("INSERT OR IGNORE INTO direct_pairs (a, b) VALUES (?, ?)");
     const deletePair = s("DELETE FROM direct_pairs WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)");
     const addMessage = s("INSERT INTO messages (conv, id, body) VALUES (?, ?, ?)");
+    const putSession = s("INSERT OR REPLACE INTO sessions (conn, user_id) VALUES (?, ?)");
+    const deleteSession = s("DELETE FROM sessions WHERE conn = ?");
+    const putGuest = s("INSERT OR REPLACE INTO guests (id, token_hash) VALUES (?, ?)");
+    const deleteGuest = s("DELETE FROM guests WHERE id = ?");
+    const setPosition = s("INSERT OR REPLACE INTO log_position (one, epoch, entry) VALUES (1, ?, ?)");
+    this.#position = s("SELECT epoch, entry FROM log_position WHERE one = 1") as Statement<[]>;
     this.#page = s(PAGE_SQL) as Statement<[string, string, number]>;
 
     this.#apply = {
-      user_put: (c) => upsertUser.run(c.id, c.username, c.tokenHash),
+      user_put: (c) => {
+        upsertUser.run(c.id, c.username, c.tokenHash);
+        // A guest made permanent (in a cluster, where guests are stored).
+        deleteGuest.run(c.id);
+      },
       user_deleted: (c) => deleteUser.run(c.id),
       room_put: (c) => upsertRoom.run(c.id, c.name, c.ownerId),
       room_deleted: (c) => {
@@ -108,9 +119,14 @@ export class SqliteStore implements Store {
         deleteConversation.run(directKey(c.a, c.b));
       },
       message_added: (c) => addMessage.run(c.key, c.message.id, JSON.stringify(c.message)),
+      session_put: (c) => putSession.run(c.conn, c.userId),
+      session_deleted: (c) => deleteSession.run(c.conn),
+      guest_put: (c) => putGuest.run(c.id, c.tokenHash),
+      guest_deleted: (c) => deleteGuest.run(c.id),
     };
-    this.#commitAll = db.transaction((changes: Change[]) => {
+    this.#commitAll = db.transaction((changes: Change[], position: LogPosition | undefined) => {
       for (const c of changes) (this.#apply[c.type] as (c: Change) => void)(c);
+      if (position) setPosition.run(position.epoch, position.entry);
     });
   }
 
@@ -119,12 +135,16 @@ export class SqliteStore implements Store {
   }
 
   /** A batch that fails (SQLITE_FULL …) is rolled back and dropped; the store takes later commits. */
-  commit(): void {
-    if (this.#pending.length === 0) return;
+  commit(position?: LogPosition): void {
+    if (this.#pending.length === 0 && position === undefined) return;
     const batch = this.#pending;
     this.#pending = [];
-    this.#commitAll(batch);
+    this.#commitAll(batch, position);
     this.#prune.committed(batch);
+  }
+
+  position(): LogPosition | undefined {
+    return (this.#position.get() as LogPosition | undefined) ?? undefined;
   }
 
   prune(retain: Retention, budget: number): number {
@@ -163,9 +183,13 @@ export class SqliteStore implements Store {
     return (this.#db.prepare("SELECT max(id) AS id FROM messages").get() as { id: string | null }).id ?? undefined;
   }
 
-  load(): ChatState {
+  load(sessions = false): ChatState {
     const db = this.#db;
     return loadState({
+      ...(sessions && {
+        sessions: db.prepare("SELECT conn, user_id AS userId FROM sessions").iterate() as Iterable<{ conn: string; userId: string }>,
+        guests: db.prepare("SELECT id, token_hash AS tokenHash FROM guests").iterate() as Iterable<{ id: string; tokenHash: string }>,
+      }),
       users: db.prepare("SELECT id, username, token_hash AS tokenHash FROM users").iterate() as Iterable<StoredUser>,
       rooms: db.prepare("SELECT id, name, owner_id AS ownerId FROM rooms").iterate() as Iterable<StoredRoom>,
       members: db.prepare("SELECT room_id AS roomId, user_id AS userId FROM members").iterate() as Iterable<StoredMember>,

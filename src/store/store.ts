@@ -1,20 +1,32 @@
 /**
  * The storage seam: what the shell needs from persistence. SqliteStore (a file)
- * and MemoryStore (`:memory:`) implement it today; a shared store for cluster mode
- * would too, though it would need an asynchronous commit.
+ * and MemoryStore (`:memory:`) implement it. In a cluster every node keeps its own
+ * store, a replica of what the shared command log built, and commits with each
+ * batch the log position it reached.
  */
 import type { Change } from "../core/changes.js";
 import type { ChatState } from "../core/model.js";
 import type { HistoryReply } from "../protocol/wire.generated.js";
 import type { Retention } from "./retention.js";
 
+/** Which log a store follows (`epoch`) and the last entry it applied (`entry`, a stream id `<ms>-<seq>`). */
+export interface LogPosition {
+  epoch: string;
+  entry: string;
+}
+
 export interface Store {
-  /** The durable part of the state, as the changes written so far left it. */
-  load(): ChatState;
+  /** The durable part of the state, as the changes written so far left it; with `sessions`, also the stored sessions and guest accounts. */
+  load(sessions?: boolean): ChatState;
   /** Queues changes, in order; they become durable together at the next `commit`. */
   write(changes: readonly Change[]): void;
-  /** Makes everything written so far durable, atomically. Throws when it cannot: that batch is then dropped, none of it stored, and later commits work. */
-  commit(): void;
+  /**
+   * Makes everything written so far durable, atomically, with `position` when given.
+   * Throws when it cannot: that batch is then dropped, none of it stored, and later commits work.
+   */
+  commit(position?: LogPosition): void;
+  /** The position last committed, if any. */
+  position(): LogPosition | undefined;
   /** The highest message id stored, so that new ids sort after it even if the clock went back. */
   lastMessageId(): string | undefined;
   /** A page of a conversation's committed messages, oldest first. */

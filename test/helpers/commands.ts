@@ -1,13 +1,13 @@
 /** Random command sequences for property tests of the core, built the way the shell builds them. */
 import fc from "fast-check";
 import type { Command } from "../../src/core/commands.js";
-import { createState, LOBBY, type ChatState } from "../../src/core/model.js";
+import { createState, LOBBY, nodeOf, type ChatState } from "../../src/core/model.js";
 import { reduce, type Step } from "../../src/core/reduce.js";
 
 const OPS = [
   "connect", "disconnect", "auth", "auth_wrong", "change_name", "del_user", "send_room", "send_lobby",
   "send_user", "create_room", "rename_room", "choose_room", "show_rooms", "del_room", "exit_room",
-  "ping", "show_rooms_page", "sign_out", "replace_token",
+  "ping", "show_rooms_page", "sign_out", "replace_token", "node_gone",
 ] as const;
 type Op = (typeof OPS)[number];
 export interface StepSpec { op: Op; a: number; b: number; name: string }
@@ -49,8 +49,11 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
     const id = nextId();
     return { id, tokenHash: `hash-of-${id}` };
   };
-  if (spec.op === "connect") return { type: "connect", conn: `c${seq}`, ts, guest: account() };
+  // Connections of two nodes, as in a cluster: guests for a moved account come only for the requester's node.
+  if (spec.op === "connect") return { type: "connect", conn: `n${spec.a % 2}/${seq}`, ts, guest: account() };
+  if (spec.op === "node_gone") return { type: "node_gone", conn: "", node: `n${spec.a % 2}`, ts };
   if (conn === undefined) return undefined;
+  const sameNode = (c: string) => nodeOf(c) === nodeOf(conn);
   const base = { conn, ts, ref };
   // b = 20 names an id that does not exist, to exercise not_found.
   const room = (spec.b < 20 && pick(rooms, spec.b)) || nextId();
@@ -66,7 +69,7 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
       return { type: "change_name", ...base, username: spec.name };
     case "del_user": {
       const current = state.connections.get(conn)!.userId;
-      const guests = [...(state.sessions.get(current) ?? [])].map((c) => ({ conn: c, ...account() }));
+      const guests = [...(state.sessions.get(current) ?? [])].filter(sameNode).map((c) => ({ conn: c, ...account() }));
       return { type: "del_user", ...base, guests };
     }
     case "send_room":
@@ -89,7 +92,7 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
       return { type: "sign_out", ...base, guest: account() };
     case "replace_token": {
       const current = state.connections.get(conn)!.userId;
-      const guests = [...(state.sessions.get(current) ?? [])].filter((c) => c !== conn).map((c) => ({ conn: c, ...account() }));
+      const guests = [...(state.sessions.get(current) ?? [])].filter((c) => c !== conn && sameNode(c)).map((c) => ({ conn: c, ...account() }));
       return { type: "replace_token", ...base, tokenHash: `hash-of-${nextId()}`, guests };
     }
     case "del_room":
