@@ -68,6 +68,16 @@ export interface Options {
   metricsPort: number | null;
   /** Address of the /metrics listener. @default "127.0.0.1" */
   metricsHost: string;
+  /** Redis URL: when set, the process is a node of the cluster sharing that Redis. @default "off" */
+  redisUrl: string | null;
+  /** Prefix of the cluster's Redis keys. @default "chat:" */
+  redisPrefix: string;
+  /** Log entries Redis keeps (approximately); 0 keeps all. @default 0 */
+  redisMaxlen: number;
+  /** Milliseconds a command has to reach the log (and a Redis command to answer). @default 3000 */
+  redisTimeoutMs: number;
+  /** Milliseconds a node's liveness mark lasts unless refreshed; a node silent this long is declared gone. @default 10000 */
+  nodeTtlMs: number;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -107,6 +117,8 @@ const proxies: Parser<readonly string[]> = (raw, name) => {
   }
   return entries;
 };
+
+const textOrOff: Parser<string | null> = (raw) => (raw === "" || raw.toLowerCase() === "off" ? null : raw);
 
 const portOrOff: Parser<number | null> = (raw, name) => (raw === "" || raw.toLowerCase() === "off" ? null : integer(0, 65535)(raw, name));
 
@@ -157,6 +169,11 @@ export const SETTINGS = [
   setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: proxies, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),
   setting({ key: "metricsPort", env: "CHAT_METRICS_PORT", flag: "--metrics-port", default: null, parse: portOrOff, doc: "port of a separate listener serving `/metrics`; `off` serves none" }),
   setting({ key: "metricsHost", env: "CHAT_METRICS_HOST", flag: "--metrics-host", default: "127.0.0.1", parse: text, doc: "address the `/metrics` listener binds" }),
+  setting({ key: "redisUrl", env: "CHAT_REDIS_URL", flag: "--redis-url", default: null, parse: textOrOff, doc: "Redis to run as a cluster node through (`redis://host:6379`); `off` runs a single server needing nothing else" }),
+  setting({ key: "redisPrefix", env: "CHAT_REDIS_PREFIX", flag: "--redis-prefix", default: "chat:", parse: text, doc: "prefix of the cluster's Redis keys, so several clusters can share one Redis" }),
+  setting({ key: "redisMaxlen", env: "CHAT_REDIS_MAXLEN", flag: "--redis-maxlen", default: 0, parse: integer(0, 1_000_000_000_000), doc: "log entries Redis keeps (approximate trimming); `0` keeps all. A node whose position was trimmed away must be seeded from a backup" }),
+  setting({ key: "redisTimeoutMs", env: "CHAT_REDIS_TIMEOUT_MS", flag: "--redis-timeout-ms", default: 3000, parse: integer(100, 600_000), doc: "time a request has to reach the log; past it the request is answered `unavailable` (and void should it arrive later)" }),
+  setting({ key: "nodeTtlMs", env: "CHAT_NODE_TTL_MS", flag: "--node-ttl-ms", default: 10_000, parse: integer(1000, 600_000), doc: "how long a node's liveness mark lasts unless refreshed (every third of it); when it expires, another node ends that node's connections" }),
   setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout)" }),
 ] as const;
 

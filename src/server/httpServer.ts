@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
 import { compileValidators } from "../protocol/schemas.js";
+import { RedisLog } from "../log/redisLog.js";
 import { MemoryStore } from "../store/memoryStore.js";
 import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
@@ -33,6 +34,8 @@ export interface ChatServer {
   /** `http://host:port/metrics` of the separate metrics listener; undefined when `metricsPort` is off. */
   readonly metricsUrl: string | undefined;
   readonly hub: Hub;
+  /** Resolves once the server serves: at once for a single server; for a cluster node, once it has caught up with the log. */
+  readonly ready: Promise<void>;
   /** Stops accepting, sends what was accepted, closes every connection with `code` (1001 by default). */
   close(code?: number): Promise<void>;
 }
@@ -49,6 +52,17 @@ export interface StartOptions {
 /** Fragments one message may arrive in. */
 const MAX_FRAGMENTS = 64;
 
+/** The cluster's log in Redis, checked against the node's database; a refusal closes the database and is thrown as StoreError. */
+async function openClusterLog(options: Readonly<Options>, url: string, db: Store, logger: Logger): Promise<RedisLog> {
+  try {
+    const { redisPrefix: prefix, redisMaxlen: maxlen, redisTimeoutMs: timeoutMs, nodeTtlMs } = options;
+    return await RedisLog.open({ url, prefix, maxlen, timeoutMs, nodeTtlMs, logger }, { position: db.position(), empty: db.isEmpty() });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 export async function startServer({ options, logger, store, onFatal }: StartOptions): Promise<ChatServer> {
   // First, so that a bad trusted-proxy entry stops the start before anything is opened.
   const admission = new Admission(options);
@@ -62,6 +76,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   });
   let closing = false;
   const db = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db));
+  const log = options.redisUrl === null ? undefined : await openClusterLog(options, options.redisUrl, db, logger);
   const hub = new Hub({
     validators: compileValidators(),
     store: db,
@@ -70,6 +85,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     limits: options,
     rate: { perSecond: options.ratePerSecond, burst: options.rateBurst, closeAfter: options.floodCloseAfter },
     observer: metrics,
+    ...(log && { cluster: { log, liveness: log, appendTimeoutMs: options.redisTimeoutMs, livenessEveryMs: Math.floor(options.nodeTtlMs / 3) } }),
     onFatal(err) {
       logger.fatal({ err }, "could not rebuild the state from the database; stopping");
       closing = true;
@@ -133,6 +149,11 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     }
     if (pathOf(req) !== "/ws") return refuse({ status: 404, text: "Not Found", reason: "path" });
     if (closing) return refuse({ status: 503, text: "Service Unavailable", reason: "closing" });
+    // A cluster node that has not caught up with the log, or cannot reach it, would serve a stale or frozen replica.
+    if (hub.refusesConnections !== undefined) {
+      metrics.refused("unavailable");
+      return refuse({ status: 503, text: "Service Unavailable", reason: "unavailable" });
+    }
     const verdict = admission.upgrade(req);
     if (!verdict.ok) {
       metrics.refused(verdict.reason);
@@ -160,6 +181,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     ws.on("error", (err) => logger.debug({ err, conn }, "socket error"));
   }
 
+  const ready = hub.catchUp();
   const port = await listen(http, options.port, options.host);
   let metricsListener: MetricsListener | undefined;
   if (options.metricsPort !== null) {
@@ -169,6 +191,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       heartbeat.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       hub.stop();
+      await log?.close();
       db.close();
       throw err;
     }
@@ -180,6 +203,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     port,
     metricsUrl: metricsListener?.url,
     hub,
+    ready,
     async close(code = 1001) {
       closing = true;
       heartbeat.stop();
@@ -195,8 +219,13 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       // Sockets still short of a request head would otherwise hold the listener open until their timer.
       http.closeAllConnections();
       await Promise.all([listenerClosed, metricsListener?.close()]);
-      hub.flush();
+      // A cluster node says it is gone, so that the others need not wait for its liveness mark to expire.
+      await hub.leave(options.redisTimeoutMs);
       hub.stop();
+      if (log) {
+        await log.forget(hub.node);
+        await log.close();
+      }
       db.close();
     },
   };

@@ -200,6 +200,8 @@ export class Hub {
   readonly #timers = new Set<NodeJS.Timeout>();
   /** A retention pass is under way, a budget at a time. */
   #pruning = false;
+  /** Stopped by the server's close: later deliveries are not applied. */
+  #stopped = false;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
@@ -226,19 +228,27 @@ export class Hub {
   /** A cluster node: resolves once it has joined (its liveness mark is set) and applied the log as far as it went when asked. */
   async catchUp(): Promise<void> {
     if (!this.#opts.cluster) return;
-    await this.#opts.cluster.liveness.join(this.#node);
-    const head = await this.#log.head();
+    let head: string | undefined;
+    for (;;) {
+      try {
+        await this.#opts.cluster.liveness.join(this.#node);
+        head = await this.#log.head();
+        break;
+      } catch (err) {
+        if (this.#stopped) return;
+        this.#opts.logger.warn({ err }, "cannot reach the log to catch up; trying again");
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
     if (compareEntryIds(this.#position, head) >= 0) {
       this.#catchingUp = undefined;
       return;
     }
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (compareEntryIds(this.#position, head) >= 0) return resolve();
-        this.#after(20, check);
-      };
-      check();
-    });
+    while (compareEntryIds(this.#position, head) < 0) {
+      if (this.#stopped) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.#opts.logger.info({ position: this.#position, node: this.#node }, "caught up with the log");
     this.#catchingUp = undefined;
     void this.#checkLiveness();
   }
@@ -341,6 +351,7 @@ export class Hub {
 
   /** Stops the hub's timers (retention, retrying the store, liveness); the server calls it when it closes. */
   stop(): void {
+    this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     for (const b of this.#inflight.values()) clearTimeout(b.timer);
@@ -464,7 +475,7 @@ export class Hub {
 
   /** Applies what the log delivered, commits it with the position reached, then sends what it caused. */
   #applyEntries(entries: readonly LogEntry[]): void {
-    if (this.#failed) return;
+    if (this.#failed || this.#stopped) return;
     this.#applying = true;
     try {
       for (const e of entries) this.#applyEntry(e);

@@ -136,6 +136,10 @@ export class MemoryStore implements Store {
     return { messages: messages.slice(start, end), has_more: start > 0 };
   }
 
+  isEmpty(): boolean {
+    return this.#users.size === 0 && this.#rooms.size === 0 && this.#messages.size === 0;
+  }
+
   load(sessions = false): ChatState {
     return loadState({
       ...(sessions && {

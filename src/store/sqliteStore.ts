@@ -183,6 +183,11 @@ export class SqliteStore implements Store {
     return (this.#db.prepare("SELECT max(id) AS id FROM messages").get() as { id: string | null }).id ?? undefined;
   }
 
+  isEmpty(): boolean {
+    const any = this.#db.prepare("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM rooms) OR EXISTS (SELECT 1 FROM messages) AS found").get() as { found: number };
+    return any.found === 0;
+  }
+
   load(sessions = false): ChatState {
     const db = this.#db;
     return loadState({

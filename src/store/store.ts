@@ -29,6 +29,8 @@ export interface Store {
   position(): LogPosition | undefined;
   /** The highest message id stored, so that new ids sort after it even if the clock went back. */
   lastMessageId(): string | undefined;
+  /** No account, room or message stored: a cluster node with this store can replay the log from its start. */
+  isEmpty(): boolean;
   /** A page of a conversation's committed messages, oldest first. */
   page(key: string, limit: number, before?: string): HistoryReply;
   /**

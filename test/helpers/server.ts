@@ -47,6 +47,7 @@ export async function startHarness(overrides: Partial<Options> = {}): Promise<Ha
   const unlimited = { ratePerSecond: 1_000_000, rateBurst: 1_000_000, accountsPerMinutePerIp: 1_000_000, roomsPerMinutePerIp: 1_000_000, bytesPerSecondPerIp: 1024 ** 3 };
   const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", ...unlimited, ...overrides };
   const server = await startServer({ options, logger: pino({ level: "silent" }) });
+  await server.ready;
   const clients: ChatClient[] = [];
   const problems: string[] = [];
   const harness: Harness = {
