@@ -3,6 +3,7 @@
  * environment variable (the flag wins), mirroring src/config.ts. `--quick` swaps in
  * small defaults for a smoke run; explicit flags still override them.
  */
+import { spawnSync } from "node:child_process";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,6 +36,8 @@ export interface BenchOptions {
   quietWait: number;
   out: string;
   quick: boolean;
+  clusterNodes: number;
+  redisServer: string;
 }
 
 type Parse<T> = (raw: string, name: string) => T;
@@ -81,7 +84,7 @@ const setting = <K extends keyof BenchOptions>(s: Setting<K>): Setting<K> => s;
 const defaultProcs = Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
 
 export const SETTINGS = [
-  setting({ key: "servers", flag: "--servers", env: "BENCH_SERVERS", default: ["ours", "raw", "socketio"], parse: list(null), doc: "server variants to run (names from SERVER_VARIANTS)" }),
+  setting({ key: "servers", flag: "--servers", env: "BENCH_SERVERS", default: ["ours", "ours-cluster", "raw", "socketio"], parse: list(null), doc: "server variants to run (names from SERVER_VARIANTS)" }),
   setting({ key: "workloads", flag: "--workloads", env: "BENCH_WORKLOADS", default: [...WORKLOADS], parse: list(WORKLOADS), doc: "workloads to run" }),
   setting({ key: "disk", flag: "--disk", env: "BENCH_DISK", default: false, parse: bool, doc: "also run our server on an on-disk database (CHAT_DB=<tmpfile>)" }),
   setting({ key: "clients", flag: "--clients", env: "BENCH_CLIENTS", default: 1000, quick: 200, parse: num(2, 100_000), doc: "connections in the rooms and saturation workloads" }),
@@ -104,6 +107,8 @@ export const SETTINGS = [
   setting({ key: "oursRef", flag: "--ours-ref", env: "BENCH_OURS_REF", default: "", parse: text, doc: "run our server from this git commit (a git-archive snapshot) instead of the working tree" }),
   setting({ key: "quietWait", flag: "--quiet-wait", env: "BENCH_QUIET_WAIT", default: 60, quick: 5, parse: num(0, 3600), doc: "before each run, wait up to this many seconds for other processes to leave the CPUs idle" }),
   setting({ key: "out", flag: "--out", env: "BENCH_OUT", default: "bench/results", parse: text, doc: "directory for the results JSON" }),
+  setting({ key: "clusterNodes", flag: "--cluster-nodes", env: "BENCH_CLUSTER_NODES", default: 2, parse: num(1, 16), doc: "node processes of the ours-cluster variants (each with its own CHAT_DB), sharing one redis-server" }),
+  setting({ key: "redisServer", flag: "--redis-server", env: "BENCH_REDIS_SERVER", default: "redis-server", parse: text, doc: "redis-server binary the cluster variants start (their own, on a free port, in a temp folder)" }),
   setting({ key: "quick", flag: "--quick", env: "BENCH_QUICK", default: false, parse: bool, doc: "small sizes and short windows, for a smoke run" }),
 ] as const;
 
@@ -160,6 +165,13 @@ export interface ServerVariant {
   /** Where the server runs; the repo root unless --ours-ref points ours at a snapshot. */
   cwd?: string;
   env: Record<string, string>;
+  /**
+   * Cluster mode: `nodes` processes of this variant (each with `env`, its own CHAT_DB
+   * and CHAT_REDIS_URL) share one redis-server started for the run; clients are spread
+   * over the nodes round-robin, and the server CPU is that of every node and of Redis.
+   * `single` names the variant measured as the single-server counterpart (ratio column).
+   */
+  cluster?: { nodes: number; redisServer: string; single: string };
   /** False when this variant should be skipped; the reason is reported. */
   enabled(opts: BenchOptions): boolean | string;
 }
@@ -201,14 +213,40 @@ export const SERVER_VARIANTS: readonly ServerVariant[] = [
     // Opt-in: it lengthens the run by a third, and a server older than CHAT_DB support would silently measure memory.
     enabled: (o) => o.disk || "needs --disk (BENCH_DISK=1)",
   },
+  // Cluster mode: 2 nodes (--cluster-nodes) + one redis-server (appendonly, fsync always); see servers.ts.
+  {
+    ...oursWith({ ...OURS_LIMITS, CHAT_DB: ":memory:" }, "ours-cluster", "ours cluster (2 nodes + Redis, memory)"),
+    cluster: { nodes: 2, redisServer: "redis-server", single: "ours" },
+    enabled: (o) => redisServerMissing(o.redisServer) ?? true,
+  },
+  {
+    ...oursWith({ ...OURS_LIMITS, CHAT_DB: join(tmpdir(), "chat-bench-{spawn}.db") }, "ours-cluster-disk", "ours cluster (2 nodes + Redis, SQLite files)"),
+    cluster: { nodes: 2, redisServer: "redis-server", single: "ours-disk" },
+    enabled: (o) => (!o.disk ? "needs --disk (BENCH_DISK=1)" : redisServerMissing(o.redisServer) ?? true),
+  },
   { name: "raw", kind: "raw", label: "raw ws", args: [...tsx, "bench/baselines/rawRelay.ts"], env: {}, enabled: () => true },
   { name: "socketio", kind: "socketio", label: "Socket.IO 4", args: [...tsx, "bench/baselines/socketioServer.ts"], env: {}, enabled: () => true },
 ];
 
-/** The variants a run uses: those named in --servers, plus ours-disk when --disk asks. */
+/** Whether `bin --version` runs: the cluster variants need a redis-server. */
+export function redisServerMissing(bin: string): string | null {
+  const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 5000 });
+  if (r.error) return `${bin} cannot be run (${r.error.message}); set --redis-server (BENCH_REDIS_SERVER)`;
+  return r.status === 0 ? null : `${bin} --version exited with ${r.status}`;
+}
+
+/** The cluster variants as this run's options make them (node count, redis-server binary). */
+function clustered(v: ServerVariant, opts: BenchOptions): ServerVariant {
+  if (!v.cluster) return v;
+  const cluster = { ...v.cluster, nodes: opts.clusterNodes, redisServer: opts.redisServer };
+  return { ...v, cluster, label: v.label.replace(/\d+ nodes/, `${cluster.nodes} node${cluster.nodes === 1 ? "" : "s"}`) };
+}
+
+/** The variants a run uses: those named in --servers, plus ours-disk (and ours-cluster-disk when the cluster runs) when --disk asks. */
 export function selectVariants(opts: BenchOptions): { run: ServerVariant[]; skipped: string[] } {
   const names = new Set(opts.servers);
   if (opts.disk) names.add("ours-disk");
+  if (opts.disk && names.has("ours-cluster")) names.add("ours-cluster-disk");
   const unknown = [...names].filter((n) => !SERVER_VARIANTS.some((v) => v.name === n));
   if (unknown.length > 0) {
     throw new TypeError(`unknown server ${unknown.join(", ")}; known: ${SERVER_VARIANTS.map((v) => v.name).join(", ")}`);
@@ -218,7 +256,7 @@ export function selectVariants(opts: BenchOptions): { run: ServerVariant[]; skip
   for (const v of SERVER_VARIANTS) {
     if (!names.has(v.name)) continue;
     const ok = v.enabled(opts);
-    if (ok === true) run.push(v);
+    if (ok === true) run.push(clustered(v, opts));
     else skipped.push(`${v.name}: ${ok === false ? "disabled" : ok}`);
   }
   return { run, skipped };

@@ -7,7 +7,8 @@ export type LoadMode = "rooms" | "lobby" | "idle";
 export interface SetupRequest {
   type: "setup";
   kind: ServerKind;
-  url: string;
+  /** The server's URL; for a cluster, one per node: connection i goes to urls[i % urls.length]. */
+  urls: string[];
   mode: LoadMode;
   /** Connections this process opens. */
   clients: number;

@@ -121,7 +121,9 @@ async function pool<T>(items: T[], limit: number, work: (item: T, i: number) => 
 let conns: BenchConn[] = [];
 
 async function setup(req: SetupRequest): Promise<FromLoadgen> {
-  const protocol = protocolFor(req.kind, req.url);
+  // Round-robin over the server's URLs (a cluster's nodes), so a room's members sit on every node.
+  const protocols = req.urls.map((url) => protocolFor(req.kind, url));
+  const protocol = protocols[0]!;
   msgBytes = req.msgBytes;
   padding = "x".repeat(req.msgBytes);
   const handles = req.mode === "rooms" ? await protocol.prepareRooms(req.rooms) : [];
@@ -132,7 +134,7 @@ async function setup(req: SetupRequest): Promise<FromLoadgen> {
   const slots: Array<BenchConn | null> = Array.from({ length: req.clients }, () => null);
   await pool(slots, req.concurrency, async (_, i) => {
     try {
-      slots[i] = await protocol.connect(roomOf(i), sink);
+      slots[i] = await protocols[i % protocols.length]!.connect(roomOf(i), sink);
     } catch (err) {
       failed++;
       if (problems.length < 5) problems.push((err as Error).message);

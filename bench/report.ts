@@ -45,6 +45,12 @@ const noisy: Flag<FixedLoadResult> = {
   note: `† other processes used ≥${NOISY_SHARE * 100}% of a core during the window: latency and deliveries/s are noisy; deliveries per server CPU-s much less so`,
 };
 
+/** "12.3 + 11.9" for a cluster's nodes; nothing for a single process. */
+function nodeParts(r: FixedLoadResult): string | null {
+  const nodes = (r.serverParts ?? []).filter((p) => p.role.startsWith("node"));
+  return nodes.length === 0 ? null : nodes.map((p) => p.cpuPct.toFixed(1)).join(" + ");
+}
+
 const boundLabel = (b: string): string => (b === "none" ? "neither" : b === "loadgen" ? "load generator" : b);
 
 const loadRows: Array<Row<FixedLoadResult>> = [
@@ -54,6 +60,9 @@ const loadRows: Array<Row<FixedLoadResult>> = [
   { label: "deliveries / server CPU-s", value: (r) => r.deliveriesPerServerCpuSec, digits: 0, ratio: true },
   { label: "server CPU % (all threads)", value: (r) => r.serverCpuPct, digits: 1, ratio: true },
   { label: "server main thread %", value: (r) => r.serverMainPct, digits: 1 },
+  // A cluster's server CPU is the sum of these; results from before the cluster rows have no parts.
+  { label: "of which nodes CPU %", value: (r) => nodeParts(r) },
+  { label: "of which redis-server CPU %", value: (r) => r.serverParts?.find((p) => p.role === "redis-server")?.cpuPct ?? null, digits: 1 },
   { label: "loadgen CPU %", value: (r) => r.loadgenCpuPct, digits: 1 },
   { label: "loadgen event-loop p99 ms", value: (r) => r.loadgenLoopDelayP99Ms, digits: 1 },
   { label: "other load on machine %", value: (r) => r.otherCpuPct, digits: 1, flags: [noisy] },
@@ -63,6 +72,7 @@ const loadRows: Array<Row<FixedLoadResult>> = [
   { label: "latency max ms", value: (r) => r.latency.max, digits: 1 },
   { label: "messages lost", value: (r) => r.lost },
   { label: "errors", value: (r) => Object.entries(r.errors).map(([k, v]) => `${k}×${v}`).join(" ") || "0" },
+  { label: "server log warn/error lines", value: (r) => r.serverLogProblems?.count ?? null },
   { label: "server RSS MB (end)", value: (r) => r.serverRssMB, ratio: true },
   { label: "CPU-bound side", value: (r) => boundLabel(r.bound) },
 ];
@@ -128,7 +138,7 @@ export interface RatioPair {
   label: string;
 }
 
-/** ours-kind variants against each baseline present. */
+/** ours-kind variants against each baseline present, then each cluster variant against its single-server counterpart. */
 export function ratioPairs(variants: readonly ServerVariant[]): RatioPair[] {
   const pairs: RatioPair[] = [];
   const short: Record<string, string> = { raw: "raw", socketio: "SIO" };
@@ -136,6 +146,9 @@ export function ratioPairs(variants: readonly ServerVariant[]): RatioPair[] {
     for (const b of variants.filter((v) => v.kind === "raw" || v.kind === "socketio")) {
       pairs.push({ ours: o.name, other: b.name, label: `${o.name}/${short[b.kind] ?? b.name}` });
     }
+  }
+  for (const c of variants.filter((v) => v.cluster)) {
+    if (variants.some((v) => v.name === c.cluster!.single)) pairs.push({ ours: c.name, other: c.cluster!.single, label: `${c.name}/${c.cluster!.single}` });
   }
   return pairs;
 }

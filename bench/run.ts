@@ -157,7 +157,7 @@ const out = {
   machine,
   options: opts,
   oursSource: { ref: source.ref, commit: source.commit, dirty: source.dirty },
-  servers: variants.map(({ name, kind, label, args, env }) => ({ name, kind, label, args, env })),
+  servers: variants.map(({ name, kind, label, args, env, cluster }) => ({ name, kind, label, args, env, cluster })),
   notes,
   results,
   ratios: Object.fromEntries(opts.workloads.map((w) => [w, ratios(w, results[w], pairs)])),

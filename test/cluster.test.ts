@@ -1,8 +1,14 @@
 /** Cluster mode: several nodes (in this process) sharing one real redis-server's log. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Options } from "../src/config.js";
+import { DEFAULTS, type Options } from "../src/config.js";
+import { startServer } from "../src/server/httpServer.js";
 import { startRedis, type TestRedis } from "./helpers/redis.js";
-import { startHarness, take, type Harness, type TestClient } from "./helpers/server.js";
+import { httpUrl, startHarness, take, type Harness, type TestClient } from "./helpers/server.js";
+import { stateView } from "./helpers/stateView.js";
 
 let redis: TestRedis;
 const nodes: Harness[] = [];
@@ -86,5 +92,126 @@ describe("a cluster of two nodes", () => {
     await bob.request("choose_room", { room_id: room.id });
     const page = await bob.request("history", { room_id: room.id, limit: 100 });
     expect(page.messages.map((m) => m.text)).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`));
+  });
+});
+
+/** Every message of a conversation, oldest first, paging back from the newest. */
+async function everything(c: TestClient, target: { room_id: string } | { user_id: string }): Promise<string[]> {
+  const ids: string[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const page = await c.request("history", { ...target, limit: 100, ...(before === undefined ? {} : { before }) });
+    ids.unshift(...page.messages.map((m) => m.id));
+    if (!page.has_more || page.messages.length === 0) return ids;
+    before = page.messages[0]!.id;
+  }
+}
+
+/** Waits until every node has applied the log as far as it goes now. */
+async function converge(...hs: Harness[]): Promise<void> {
+  const head = redis.cli("XREVRANGE", "chat:log", "+", "-", "COUNT", "1").split("\n")[0];
+  for (const h of hs) {
+    while (h.server.hub.position !== head) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Clients that keep sending to the lobby one message at a time while `trouble` runs,
+ * then a while longer; every request must be answered (success or `unavailable`).
+ */
+async function sendThrough(clients: TestClient[], trouble: () => Promise<void>) {
+  const acknowledged: string[] = [];
+  const refused: string[] = [];
+  let stop = false;
+  let n = 0;
+  const loops = clients.map(async (c) => {
+    while (!stop) {
+      const text = `m${n++}`;
+      try {
+        acknowledged.push((await c.request("send_message", { room_id: "all", message: text })).message.id);
+      } catch (err) {
+        expect(err).toMatchObject({ code: "unavailable" });
+        expect((err as { details?: { retry_after_ms?: number } }).details?.retry_after_ms).toBeGreaterThan(0);
+        refused.push(text);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  await trouble();
+  // Until each client has had a success after the trouble.
+  const after = acknowledged.length;
+  while (acknowledged.length < after + clients.length * 3) await new Promise((r) => setTimeout(r, 50));
+  stop = true;
+  await Promise.all(loops);
+  return { acknowledged, refused };
+}
+
+describe("a cluster whose Redis has trouble", () => {
+  for (const [what, trouble] of [
+    ["is stopped (SIGSTOP) for 3 s", async () => {
+      redis.pause();
+      await new Promise((r) => setTimeout(r, 3000));
+      redis.resume();
+    }],
+    ["is killed and restarted from its append-only file", async () => {
+      await redis.restart();
+    }],
+  ] as const) {
+    it(`answers every request (success or unavailable) while Redis ${what}, loses nothing acknowledged, and converges`, async () => {
+      const [a, b] = [await node({ redisTimeoutMs: 2000 }), await node({ redisTimeoutMs: 2000 })];
+      const clients = [...(await a.clients(2)), ...(await b.clients(2))];
+      const { acknowledged, refused } = await sendThrough(clients, trouble);
+      expect(acknowledged.length).toBeGreaterThan(0);
+      await converge(a, b);
+      const onA = await everything(clients[0]!, { room_id: "all" });
+      const onB = await everything(clients[3]!, { room_id: "all" });
+      expect(onB).toEqual(onA);
+      expect(onA).toEqual(expect.arrayContaining(acknowledged));
+      // "unavailable" means not applied: none of those texts is in the log.
+      const texts = new Set((await clients[0]!.request("history", { room_id: "all", limit: 100 })).messages.map((m) => m.text));
+      for (const t of refused) expect(texts.has(t)).toBe(false);
+      expect(stateView(a.server.hub.state)).toEqual(stateView(b.server.hub.state));
+    }, 40_000);
+  }
+
+  it("refuses writes and says why when Redis comes back empty, rather than start a second history; the database then refuses to start on it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chat-cluster-"));
+    try {
+      const db = join(dir, "a.db");
+      const a = await startHarness({ redisUrl: redis.url, db, redisTimeoutMs: 1000 });
+      const [alice] = await a.clients(1);
+      await alice.request("change_name", { username: "alice" });
+      await redis.replaceWithEmpty();
+      let refusal: unknown;
+      while (!refusal) {
+        refusal = await alice.request("change_name", { username: "alice2" }).then(() => undefined, (err: unknown) => err);
+        if (!refusal) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(refusal).toMatchObject({ code: "unavailable" });
+      // Once the node has looked at the epoch again, it says so.
+      let ready: Response;
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        ready = await fetch(httpUrl(a.server, "/readyz"));
+      } while (ready.status === 200 || !(await ready.clone().text()).includes("epoch"));
+      expect(await ready.text()).toMatch(/epoch.*second history/);
+      await a.close();
+      await expect(startServer({ options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db, redisUrl: redis.url }, logger: pino({ level: "silent" }) })).rejects.toThrow(
+        /Redis holds no log for this database.*restore Redis/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("refuses to start an empty node once the log's start was trimmed away, saying how to seed it", async () => {
+    const a = await node();
+    const [alice] = await a.clients(1);
+    for (let i = 0; i < 5; i++) await alice.request("send_message", { room_id: "all", message: `m${i}` });
+    redis.cli("XTRIM", "chat:log", "MAXLEN", "1");
+    await expect(startServer({ options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", redisUrl: redis.url }, logger: pino({ level: "silent" }) })).rejects.toThrow(
+      /no longer holds the entries.*npm run backup/,
+    );
   });
 });

@@ -36,11 +36,11 @@ export function idleCapacity(wanted: number): { clients: number; note: string | 
   return { clients, note: `idle connections scaled down from ${wanted} to ${clients} by the ${reason}` };
 }
 
-async function connectIdle(url: string, kind: ServerVariant["kind"], clients: number, procs: number, cwd: string): Promise<{ pool: LoadgenPool; connected: number; failed: number; seconds: number; errors: string[] }> {
+async function connectIdle(urls: string[], kind: ServerVariant["kind"], clients: number, procs: number, cwd: string): Promise<{ pool: LoadgenPool; connected: number; failed: number; seconds: number; errors: string[] }> {
   const shares = split(clients, Math.max(1, Math.min(procs, clients)));
   const pool = LoadgenPool.spawn(shares.length, cwd, Math.max(...shares) + MARGIN);
   const ready = await pool.setup(
-    shares.map((n) => ({ type: "setup", kind, url, mode: "idle", clients: n, rooms: [], roomSize: 1, lobbySender: false, lobbyAudience: clients, msgBytes: 100, concurrency: Math.max(16, Math.floor(256 / shares.length)) })),
+    shares.map((n) => ({ type: "setup", kind, urls, mode: "idle", clients: n, rooms: [], roomSize: 1, lobbySender: false, lobbyAudience: clients, msgBytes: 100, concurrency: Math.max(16, Math.floor(256 / shares.length)) })),
     300_000,
   );
   return {
@@ -55,17 +55,20 @@ async function connectIdle(url: string, kind: ServerVariant["kind"], clients: nu
 export async function idleWorkload(variant: ServerVariant, opts: BenchOptions, cwd: string, clients: number): Promise<IdleResult> {
   const server = await startServer(variant, { cwd, fds: clients + MARGIN });
   try {
-    const warm = await connectIdle(server.url, variant.kind, Math.min(200, clients), 1, cwd);
+    const warm = await connectIdle(server.urls, variant.kind, Math.min(200, clients), 1, cwd);
     await warm.pool.close();
     await sleep(1500);
-    const rssBefore = rssBytes(server.pid);
-    const cpuBefore = cpuSeconds(server.pid);
-    const run = await connectIdle(server.url, variant.kind, clients, opts.loadgenProcs, cwd);
+    // A cluster's figures are the sums over its nodes and redis-server.
+    const rss = (): number => server.pids.reduce((a, pid) => a + rssBytes(pid), 0);
+    const cpu = (): number => server.pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+    const rssBefore = rss();
+    const cpuBefore = cpu();
+    const run = await connectIdle(server.urls, variant.kind, clients, opts.loadgenProcs, cwd);
     try {
-      const cpuUsed = cpuSeconds(server.pid) - cpuBefore;
+      const cpuUsed = cpu() - cpuBefore;
       // Let the server finish any per-connection work and the allocator settle.
       await sleep(3000);
-      const rssAfter = rssBytes(server.pid);
+      const rssAfter = rss();
       return {
         requested: clients,
         connected: run.connected,

@@ -25,11 +25,15 @@ export interface LoadResult {
   deliveriesPerSec: number;
   /** Deliveries/s the window's sends should have caused. */
   expectedPerSec: number;
-  /** The headline: deliveries per CPU-second of the server process (all threads). */
+  /** The headline: deliveries per CPU-second of the server process (all threads; a cluster: every node and redis-server). */
   deliveriesPerServerCpuSec: number;
-  /** CPU use as % of one core: all threads, and the main (event-loop) thread alone. */
+  /** CPU use as % of one core: all threads (of all server processes), and the busiest server process's main thread alone. */
   serverCpuPct: number;
   serverMainPct: number;
+  /** Per server process (one, or each node and redis-server): CPU % of one core, all threads and main thread. */
+  serverParts: Array<{ role: string; cpuPct: number; mainPct: number }>;
+  /** Server log lines at warn level or above since the server started (setup included), and the first few. */
+  serverLogProblems: { count: number; samples: string[] };
   loadgenCpuPct: number;
   loadgenMainMaxPct: number;
   loadgenLoopDelayP99Ms: number;
@@ -87,13 +91,14 @@ export async function measureLoad(session: Session, rates: number[], warmupS: nu
 
   await window(warmTag, rates);
   await sleep(warmupS * 1000);
-  const meter = new CpuMeter([server.pid, ...pool.pids]);
+  const k = server.pids.length;
+  const meter = new CpuMeter([...server.pids, ...pool.pids]);
   meter.start();
   await window(measureTag, rates);
   await sleep(durationS * 1000);
   const cpu = meter.read();
   const closed = await window(restTag, rates.map(() => 0));
-  const serverRssMB = rssBytes(server.pid) / 2 ** 20;
+  const serverRssMB = sum(server.pids.map(rssBytes)) / 2 ** 20;
   const { stats, errors } = await drain(session, measureTag, drainMs);
 
   const hist = new Histogram();
@@ -103,9 +108,9 @@ export async function measureLoad(session: Session, rates: number[], warmupS: nu
   const windowExpected = sum(closed.map((c) => c.expected));
   const expected = sum(stats.map((s) => s.expected));
   const received = sum(stats.map((s) => s.received));
-  const serverCpu = cpu.total[0]!;
-  const serverMain = cpu.main[0]! / cpu.wall;
-  const loadgenMains = cpu.main.slice(1).map((c) => c / cpu.wall);
+  const serverCpu = sum(cpu.total.slice(0, k));
+  const serverMain = Math.max(...cpu.main.slice(0, k)) / cpu.wall;
+  const loadgenMains = cpu.main.slice(k).map((c) => c / cpu.wall);
   const loopDelay = Math.max(...closed.map((c) => c.loopDelayP99Ms));
   const other = Math.max(0, cpu.machine - sum(cpu.total)) / cpu.wall;
   const noisy = other >= NOISY_SHARE;
@@ -123,7 +128,9 @@ export async function measureLoad(session: Session, rates: number[], warmupS: nu
     deliveriesPerServerCpuSec: serverCpu > 0 ? (arrived / seconds) * (cpu.wall / serverCpu) : Number.NaN,
     serverCpuPct: pct(serverCpu / cpu.wall),
     serverMainPct: pct(serverMain),
-    loadgenCpuPct: pct(sum(cpu.total.slice(1)) / cpu.wall),
+    serverParts: server.roles.map((role, i) => ({ role, cpuPct: pct(cpu.total[i]! / cpu.wall), mainPct: pct(cpu.main[i]! / cpu.wall) })),
+    serverLogProblems: server.logProblems(),
+    loadgenCpuPct: pct(sum(cpu.total.slice(k)) / cpu.wall),
     loadgenMainMaxPct: pct(Math.max(...loadgenMains)),
     loadgenLoopDelayP99Ms: Math.round(loopDelay * 10) / 10,
     otherCpuPct: pct(other),

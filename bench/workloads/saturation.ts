@@ -43,7 +43,7 @@ export async function saturationWorkload(variant: ServerVariant, opts: BenchOpti
   const session = await openSession(variant, opts, { mode: "rooms", clients: opts.clients }, cwd);
   const steps: SaturationStep[] = [];
   let limitedBy: SaturationResult["limitedBy"] = "not reached";
-  const ownCpu = (): number => [session.server.pid, ...session.pool.pids].reduce((a, pid) => a + cpuSeconds(pid), 0);
+  const ownCpu = (): number => [...session.server.pids, ...session.pool.pids].reduce((a, pid) => a + cpuSeconds(pid), 0);
   try {
     // The same messages/s for every server; deliveries differ by whether the sender gets its own copy.
     let perClient = opts.satStart / (opts.clients * opts.roomSize);

@@ -46,7 +46,7 @@ export async function openSession(variant: ServerVariant, opts: BenchOptions, pl
       return {
         type: "setup",
         kind: variant.kind,
-        url: server.url,
+        urls: server.urls,
         mode: plan.mode,
         clients,
         rooms,

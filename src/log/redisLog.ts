@@ -97,6 +97,10 @@ export class RedisLog implements CommandLog {
     const writer = new Redis(opts.url, { ...common, commandTimeout: opts.timeoutMs, connectionName: "chat-writer" }) as Appender;
     const reader = new Redis(opts.url, { ...common, commandTimeout: BLOCK_MS + opts.timeoutMs, connectionName: "chat-reader" });
     for (const r of [writer, reader]) r.on("error", (err: Error) => opts.logger.debug({ err }, "redis connection error"));
+    // Back: the next append or read says whether it works; the trouble before the reconnect no longer counts.
+    reader.on("ready", () => log?.clearTrouble());
+    writer.on("ready", () => log?.clearTrouble());
+    let log: RedisLog | undefined;
     writer.defineCommand("chatAppend", { numberOfKeys: 2, lua: APPEND_SCRIPT });
     try {
       await Promise.all([writer.connect(), reader.connect()]);
@@ -107,7 +111,7 @@ export class RedisLog implements CommandLog {
     }
     try {
       const epoch = await settleEpoch(writer, keysOf(opts.prefix), replica);
-      const log = new RedisLog(opts, writer, reader, epoch);
+      log = new RedisLog(opts, writer, reader, epoch);
       await log.#measureClock();
       return log;
     } catch (err) {
@@ -115,6 +119,10 @@ export class RedisLog implements CommandLog {
       reader.disconnect();
       throw err;
     }
+  }
+
+  clearTrouble(): void {
+    this.#trouble = undefined;
   }
 
   get unavailable(): string | undefined {
@@ -140,8 +148,8 @@ export class RedisLog implements CommandLog {
         throw new NotAppended(this.#epochLost!);
       }
       this.#trouble = `the log (Redis) failed: ${message}`;
-      // Refused before anything was sent: surely not in the log.
-      if (this.#writer.status !== "ready" || message.includes("enableOfflineQueue")) throw new NotAppended(this.#trouble);
+      // Refused before anything was sent (no connection): surely not in the log.
+      if (message.includes("enableOfflineQueue")) throw new NotAppended(this.#trouble);
       throw err;
     }
   }
@@ -258,10 +266,22 @@ async function settleEpoch(redis: Redis, keys: ReturnType<typeof keysOf>, replic
   if (followed && followed.epoch !== epoch) refuse(`this database followed another log (${followed.epoch}, Redis has ${epoch})`);
   if (!followed && !replica.empty) refuse("this database has data but never followed this cluster's log");
   if (!followed && (await redis.get(keys.seeded)) !== null) refuse("this cluster's log began from an existing database, which an empty one cannot replay");
-  const info = await redis.call("XINFO", "STREAM", keys.stream).catch(() => null);
-  const deleted = Array.isArray(info) ? String(field(info, "max-deleted-entry-id") ?? "0-0") : "0-0";
-  if (compareEntryIds(followed?.entry ?? "0-0", deleted) < 0) {
-    refuse(`the log no longer holds the entries after this database's position (${followed?.entry ?? "the start"}; trimmed up to ${deleted})`);
+  if (await trimmedPast(redis, keys.stream, followed?.entry)) {
+    refuse(`the log no longer holds the entries after this database's position (${followed?.entry ?? "the start"}): they were trimmed (CHAT_REDIS_MAXLEN)`);
   }
   return epoch;
+}
+
+/**
+ * Whether entries after `position` may have been trimmed or deleted. Trimming leaves no
+ * trace of the ids it removed, so a position that is itself gone counts as passed.
+ */
+async function trimmedPast(redis: Redis, stream: string, position: string | undefined): Promise<boolean> {
+  const info = await redis.call("XINFO", "STREAM", stream).catch(() => null);
+  if (!Array.isArray(info)) return false;
+  if (compareEntryIds(position ?? "0-0", String(field(info, "max-deleted-entry-id") ?? "0-0")) < 0) return true;
+  if (Number(field(info, "entries-added")) === Number(field(info, "length"))) return false;
+  if (position === undefined) return true;
+  const kept = (await redis.xrange(stream, position, position)) as unknown[];
+  return kept.length === 0;
 }

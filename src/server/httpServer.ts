@@ -118,7 +118,9 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       if (path === "/healthz") return answer(res, 200, "ok\n");
       if (path === "/readyz") {
         const why = closing ? "shutting down" : hub.unavailable;
-        return answer(res, why === undefined ? 200 : 503, `${why ?? "ready"}\n`);
+        // A cluster node says how far it has applied the log, so that one lagging behind can be seen.
+        const ready = log ? `ready; applied the log up to ${hub.position ?? "its start"}` : "ready";
+        return answer(res, why === undefined ? 200 : 503, `${why ?? ready}\n`);
       }
       if (!admission.hostAllowed(req)) {
         metrics.refused(MISDIRECTED.reason);

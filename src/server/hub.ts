@@ -150,8 +150,7 @@ const PRUNE_BUDGET = 5000;
 const PRUNE_INTERVAL_MS = 60_000;
 const DAY_MS = 86_400_000;
 
-/** After its deadline, how long an append's fate is awaited before its requests are answered `unavailable`. */
-const DEADLINE_GRACE_MS = 500;
+
 /** How soon commands that must reach the log at last (disconnects) are tried again after a failed append. */
 const RETRY_APPEND_MS = 1000;
 
@@ -202,6 +201,8 @@ export class Hub {
   #pruning = false;
   /** Stopped by the server's close: later deliveries are not applied. */
   #stopped = false;
+  /** A cluster node on its way out, whose own node_gone is expected. */
+  #leaving = false;
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
@@ -343,6 +344,7 @@ export class Hub {
   /** A cluster node leaving on purpose: its connections' end goes to the log. Resolves when placed, or after `withinMs`. */
   async leave(withinMs: number): Promise<void> {
     if (!this.#opts.cluster) return this.flush();
+    this.#leaving = true;
     this.#carry({ type: "node_gone", conn: "", node: this.#node, ts: "" });
     const deadline = Date.now() + withinMs;
     this.#appendBatch();
@@ -426,14 +428,20 @@ export class Hub {
     const deadline = timeoutMs === undefined ? Number.MAX_SAFE_INTEGER : this.#log.now() + timeoutMs;
     this.#inflight.set(b.seq, b);
     if (timeoutMs !== undefined) {
-      b.timer = setTimeout(() => this.#giveUp(b, "the log did not answer in time"), timeoutMs + DEADLINE_GRACE_MS);
+      // Past its deadline the entry is void, but it may have been placed before it with the answer lost on the
+      // way (Redis stalled or killed just then): waiting as long again lets a Redis that comes back say so.
+      b.timer = setTimeout(() => this.#giveUp(b, "the log did not answer in time"), 2 * timeoutMs);
       b.timer.unref();
     }
     const draft: EntryDraft = { node: this.#node, batch: b.seq, deadline, commands: b.commands };
-    this.#log.append(draft).catch((err: unknown) => {
-      // Not surely unplaced: the deadline decides, as it does for every node.
-      if (err instanceof NotAppended) this.#giveUp(b, err.message);
-    });
+    this.#log.append(draft).then(
+      // Placed: it will be applied, however long reading it takes, so it is not given up.
+      () => clearTimeout(b.timer),
+      (err: unknown) => {
+        // Not surely unplaced: the deadline decides, as it does for every node.
+        if (err instanceof NotAppended) this.#giveUp(b, err.message);
+      },
+    );
   }
 
   /**
@@ -513,7 +521,7 @@ export class Hub {
       this.#cursor = messageIdAt(at, i + 1);
       // An entry of ours whose batch was given up: its requester was answered unavailable already.
       this.#applyOne(cmd, batch?.tickets[i], mine && !batch);
-      if (cmd.type === "node_gone" && cmd.node === this.#node) this.#rejoin();
+      if (cmd.type === "node_gone" && cmd.node === this.#node && !this.#leaving) this.#rejoin();
     }
     this.#position = e.id;
     this.#cursor = undefined;

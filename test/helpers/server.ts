@@ -46,7 +46,7 @@ export async function startHarness(overrides: Partial<Options> = {}): Promise<Ha
   // Tests send as fast as they can from one address: rate limits and quotas are tested on their own, with their own settings.
   const unlimited = { ratePerSecond: 1_000_000, rateBurst: 1_000_000, accountsPerMinutePerIp: 1_000_000, roomsPerMinutePerIp: 1_000_000, bytesPerSecondPerIp: 1024 ** 3 };
   const options: Options = { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", ...unlimited, ...overrides };
-  const server = await startServer({ options, logger: pino({ level: "silent" }) });
+  const server = await startServer({ options, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
   await server.ready;
   const clients: ChatClient[] = [];
   const problems: string[] = [];
