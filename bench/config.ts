@@ -171,7 +171,7 @@ export interface ServerVariant {
    * over the nodes round-robin, and the server CPU is that of every node and of Redis.
    * `single` names the variant measured as the single-server counterpart (ratio column).
    */
-  cluster?: { nodes: number; redisServer: string; single: string };
+  cluster?: { nodes: number; redisServer: string; single: string; /** redis-server --appendfsync; "always" unless a diagnostic asks otherwise. */ appendfsync?: "always" | "everysec" | "no" };
   /** False when this variant should be skipped; the reason is reported. */
   enabled(opts: BenchOptions): boolean | string;
 }

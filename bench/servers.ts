@@ -229,7 +229,7 @@ export interface RunningRedis {
  * the append-only file fsynced on every write (`--appendfsync always`), no RDB
  * snapshots. Stopped and its folder removed by stop(), or by killAll() on interruption.
  */
-export async function startRedis(bin: string, timeoutMs = 15_000): Promise<RunningRedis> {
+export async function startRedis(bin: string, appendfsync: "always" | "everysec" | "no" = "always", timeoutMs = 15_000): Promise<RunningRedis> {
   const dir = mkdtempSync(join(tmpdir(), "chat-bench-redis-"));
   leftovers.add(dir);
   const cleanup = (): void => {
@@ -240,7 +240,7 @@ export async function startRedis(bin: string, timeoutMs = 15_000): Promise<Runni
   let child: ChildProcess | undefined;
   try {
     const port = await freePort();
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"];
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "", "--daemonize", "no"];
     const started = track(spawn(bin, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] }));
     child = started;
     await new Promise<void>((resolve, reject) => {
@@ -311,7 +311,7 @@ export const CLUSTER_PREFIX = "chat:";
 /** One redis-server, then the nodes (in parallel), each ready before the cluster is returned. */
 async function startCluster(variant: ServerVariant, opts: SpawnOptions): Promise<RunningServer> {
   const spec = variant.cluster!;
-  const redis = await startRedis(spec.redisServer);
+  const redis = await startRedis(spec.redisServer, spec.appendfsync);
   const nodes: RunningServer[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.stop()));

@@ -42,6 +42,7 @@ const { values } = parseArgs({
     servers: { type: "string", default: process.env.BENCH_STREAM_SERVERS ?? "ours,ours-cluster" },
     "cluster-nodes": { type: "string", default: process.env.BENCH_CLUSTER_NODES ?? "2" },
     "redis-server": { type: "string", default: process.env.BENCH_REDIS_SERVER ?? "redis-server" },
+    "redis-appendfsync": { type: "string", default: process.env.BENCH_REDIS_APPENDFSYNC ?? "always" },
     "quiet-wait": { type: "string", default: process.env.BENCH_QUIET_WAIT ?? "60" },
     out: { type: "string", default: process.env.BENCH_OUT ?? "bench/results" },
     quick: { type: "boolean", default: false },
@@ -50,7 +51,8 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`node --import tsx bench/stream.ts [--clients 200] [--inflight 1,8] [--warmup 3] [--duration 10] [--drivers 1]
-  [--msg-bytes 100] [--servers ours,ours-cluster] [--cluster-nodes 2] [--redis-server redis-server] [--quiet-wait 60] [--out bench/results] [--quick]`);
+  [--msg-bytes 100] [--servers ours,ours-cluster] [--cluster-nodes 2] [--redis-server redis-server]
+  [--redis-appendfsync always|everysec|no (diagnostic; the cluster runs with always)] [--quiet-wait 60] [--out bench/results] [--quick]`);
   process.exit(0);
 }
 const int = (name: string, raw: string, min: number): number => {
@@ -71,10 +73,15 @@ const opts = {
   servers: values.servers!.split(",").map((s) => s.trim()),
   clusterNodes: int("cluster-nodes", values["cluster-nodes"]!, 1),
   redisServer: values["redis-server"]!,
+  appendfsync: values["redis-appendfsync"] as "always" | "everysec" | "no",
   quietWait: int("quiet-wait", values.quick ? "5" : values["quiet-wait"]!, 0),
   out: values.out!,
 };
 
+if (!["always", "everysec", "no"].includes(opts.appendfsync)) {
+  console.error(`stream: --redis-appendfsync must be always, everysec or no; received ${JSON.stringify(opts.appendfsync)}`);
+  process.exit(2);
+}
 const variants: ServerVariant[] = [];
 for (const name of opts.servers) {
   const v = SERVER_VARIANTS.find((x) => x.name === name);
@@ -88,7 +95,7 @@ for (const name of opts.servers) {
       console.error(`stream: ${missing}`);
       process.exit(2);
     }
-    variants.push({ ...v, cluster: { ...v.cluster, nodes: opts.clusterNodes, redisServer: opts.redisServer }, label: v.label.replace(/\d+ nodes/, `${opts.clusterNodes} nodes`) });
+    variants.push({ ...v, cluster: { ...v.cluster, nodes: opts.clusterNodes, redisServer: opts.redisServer, appendfsync: opts.appendfsync }, label: v.label.replace(/\d+ nodes/, `${opts.clusterNodes} nodes`) });
   } else variants.push(v);
 }
 
@@ -284,7 +291,7 @@ function render(results: StreamResult[]): string {
   const all = [header, ...body];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]): string => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
-  const title = `stream capacity — closed loop: ${opts.clients} clients, each alone in its own room, ×N send_message in flight each (${opts.msgBytes}-char text); warm-up ${opts.warmup} s, measured ${opts.duration} s; cluster: ${opts.clusterNodes} nodes + redis-server (appendfsync always)`;
+  const title = `stream capacity — closed loop: ${opts.clients} clients, each alone in its own room, ×N send_message in flight each (${opts.msgBytes}-char text); warm-up ${opts.warmup} s, measured ${opts.duration} s; cluster: ${opts.clusterNodes} nodes + redis-server (appendfsync ${opts.appendfsync})`;
   return [title, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
