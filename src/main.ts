@@ -37,6 +37,13 @@ async function stop(signal: string): Promise<void> {
 // Registered before the start-up line, so that a supervisor reacting to it can already stop us cleanly.
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
+// `npm run backup` asks a running server for a consistent copy of its database.
+process.on("SIGUSR2", () => {
+  server.backup().then(
+    (path) => path === undefined && logger.warn("a backup was asked for, but the database is :memory:"),
+    (err: unknown) => logger.error({ err }, "the backup failed"),
+  );
+});
 // Before the start-up line, so that whoever reads the log sees them first.
 for (const warning of permissionWarnings(options.db)) logger.warn(warning);
 if (options.openAuth) logger.warn("open-auth mode: anyone can sign into any account by its id alone; never use it on a public server");

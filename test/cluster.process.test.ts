@@ -1,6 +1,6 @@
 /** Cluster mode with real node processes: a node killed with SIGKILL, a node stalled past its liveness. */
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -165,5 +165,29 @@ describe("cluster nodes as processes", () => {
     await again.request("send_message", { user_id: onA.user.id, message: "back" });
     while (received.length === 0) await new Promise((r) => setTimeout(r, 20));
     expect(received).toEqual(["back"]);
+  }, 30_000);
+
+  it("refuses to start an empty node once the log was trimmed, and starts one seeded from `npm run backup` of a running node", async () => {
+    const a = await startNode("a");
+    const alice = await connect(a.url, false);
+    for (let i = 0; i < 5; i++) await alice.request("send_message", { room_id: "all", message: `old ${i}` });
+    redis.cli("XTRIM", "chat:log", "MAXLEN", "1");
+    await expect(startNode("c")).rejects.toThrow(/exited with 1: chat-server: .*trimmed.*npm run backup.*\n$/);
+
+    const backup = spawnSync(process.execPath, ["--import", "tsx", "src/backup.ts", "--db", join(dir, "a.db"), "--to", join(dir, "seed.db")], {
+      cwd: new URL("..", import.meta.url),
+      encoding: "utf8",
+    });
+    expect(backup.stdout).toMatch(/^backup of the running server \(pid \d+\) written to .*seed\.db\n$/);
+    rmSync(join(dir, "c.db"), { force: true });
+    copyFileSync(join(dir, "seed.db"), join(dir, "c.db"));
+    const c = await startNode("c");
+    const carol = await connect(c.url, false);
+    const page = await carol.request("history", { room_id: "all" });
+    expect(page.messages.map((m) => m.text)).toEqual(["old 0", "old 1", "old 2", "old 3", "old 4"]);
+    // And it follows the log from there.
+    const got = new Promise<string>((resolve) => carol.on("frame", (f) => f.event === "message" && resolve((f.data as { text: string }).text)));
+    await alice.request("send_message", { room_id: "all", message: "new" });
+    expect(await got).toBe("new");
   }, 30_000);
 });

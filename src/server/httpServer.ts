@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
 import { compileValidators } from "../protocol/schemas.js";
 import { RedisLog } from "../log/redisLog.js";
+import { backupPathOf } from "../store/backupPath.js";
 import { MemoryStore } from "../store/memoryStore.js";
 import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
@@ -34,6 +35,8 @@ export interface ChatServer {
   /** `http://host:port/metrics` of the separate metrics listener; undefined when `metricsPort` is off. */
   readonly metricsUrl: string | undefined;
   readonly hub: Hub;
+  /** Writes a consistent copy of the database beside it (`<db>.backup`) and returns its path; undefined for `:memory:`. */
+  backup(): Promise<string | undefined>;
   /** Resolves once the server serves: at once for a single server; for a cluster node, once it has caught up with the log. */
   readonly ready: Promise<void>;
   /** Stops accepting, sends what was accepted, closes every connection with `code` (1001 by default). */
@@ -75,7 +78,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     return bytes;
   });
   let closing = false;
-  const db = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db));
+  const db: Store = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db));
   const log = options.redisUrl === null ? undefined : await openClusterLog(options, options.redisUrl, db, logger);
   const hub = new Hub({
     validators: compileValidators(),
@@ -206,6 +209,13 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     metricsUrl: metricsListener?.url,
     hub,
     ready,
+    async backup() {
+      if (!db.backup) return undefined;
+      const path = backupPathOf(options.db);
+      await db.backup(path);
+      logger.info({ path, position: hub.position }, "backup written");
+      return path;
+    },
     async close(code = 1001) {
       closing = true;
       heartbeat.stop();

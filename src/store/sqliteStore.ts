@@ -5,6 +5,7 @@
  * commit, which the hub calls once per event-loop turn (group commit). The file is
  * held with an exclusive lock while the store is open: one server per file.
  */
+import { renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { Change } from "../core/changes.js";
@@ -201,6 +202,23 @@ export class SqliteStore implements Store {
       directPairs: db.prepare("SELECT a, b FROM direct_pairs").iterate() as Iterable<{ a: string; b: string }>,
       page: (key, limit) => this.page(key, limit),
     });
+  }
+
+  /**
+   * Writes a consistent copy of the database to `path` (SQLite's online backup, a step at a
+   * time between event-loop turns; commits made meanwhile are carried into the copy), via a
+   * temporary file renamed into place, so that `path` is only ever whole.
+   */
+  async backup(path: string): Promise<void> {
+    const partial = `${path}.partial`;
+    rmSync(partial, { force: true });
+    createPrivate(partial);
+    try {
+      await this.#db.backup(partial);
+      renameSync(partial, path);
+    } finally {
+      rmSync(partial, { force: true });
+    }
   }
 
   close(): void {

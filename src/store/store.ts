@@ -44,6 +44,8 @@ export interface Store {
   prune(retain: Retention, budget: number): number;
   /** Returns when the store can take a write now; throws StoreError with a short reason when it cannot. */
   probe(): void;
+  /** Writes a consistent copy of the stored data to a new SQLite file at `path`; absent where there is nothing on disk to copy. */
+  backup?(path: string): Promise<void>;
   /** Releases the store; what was written but not committed is dropped (the hub commits first). */
   close(): void;
 }
