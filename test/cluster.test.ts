@@ -205,6 +205,13 @@ describe("a cluster whose Redis has trouble", () => {
     }
   }, 30_000);
 
+  it("refuses a node whose limits differ from the cluster's: replicas applying different rules would part ways", async () => {
+    await node();
+    await expect(startServer({ options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", redisUrl: redis.url, maxRoomMembers: 5 }, logger: pino({ level: "silent" }) })).rejects.toThrow(
+      /this node's limits differ from the cluster's .*"maxRoomMembers":5/,
+    );
+  });
+
   it("refuses to start an empty node once the log's start was trimmed away, saying how to seed it", async () => {
     const a = await node();
     const [alice] = await a.clients(1);

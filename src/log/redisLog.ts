@@ -4,7 +4,8 @@
  * is appended to a Redis that came back empty), and follows the stream with
  * blocking reads in batches. Keys, under the prefix: `log` (the stream), `epoch`
  * (the log's identity), `seeded` (set when the log began from a non-empty
- * database), `node:<id>` (liveness marks with a TTL).
+ * database), `rules` (the limits every node must share), `node:<id>` (liveness
+ * marks with a TTL).
  */
 import { randomUUID } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
@@ -33,6 +34,8 @@ export interface Replica {
   position: LogPosition | undefined;
   /** No account, room or message: it can replay the log from its start. */
   empty: boolean;
+  /** The rules `reduce` applies that come from this node's configuration (limits), as JSON: every node must have the same. */
+  rules: string;
 }
 
 /** Entries read per blocking read. */
@@ -72,8 +75,10 @@ export class RedisLog implements CommandLog {
   #offset = 0;
   /** The last failure of a command, until one succeeds. */
   #trouble: string | undefined;
-  /** Set for good once the log's epoch is seen gone or changed. */
+  /** Set for good once the log's epoch is seen gone or changed, or the log is seen to have gone back. */
   #epochLost: string | undefined;
+  /** The newest entry read. */
+  #read = "0-0";
   #closed = false;
 
   private constructor(opts: RedisLogOptions, writer: Appender, reader: Redis, epoch: string) {
@@ -169,7 +174,7 @@ export class RedisLog implements CommandLog {
         const rows = res?.[0]?.[1] ?? [];
         if (rows.length === 0) continue;
         const entries = rows.map(([id, fields]) => parseEntry(id, fields));
-        last = rows[rows.length - 1]![0];
+        last = this.#read = rows[rows.length - 1]![0];
         deliver(entries);
       } catch (err) {
         if (this.#closed) return;
@@ -190,6 +195,12 @@ export class RedisLog implements CommandLog {
     await this.#writer.set(this.#nodeKey(node), "1", "PX", this.#opts.nodeTtlMs);
     const epoch = await this.#writer.get(this.#keys.epoch);
     if (epoch !== this.epoch) this.#loseEpoch();
+    // A Redis that lost the tail of its log (appendfsync everysec, a crash) would reuse places this node applied.
+    const info = await this.#writer.call("XINFO", "STREAM", this.#keys.stream).catch(() => null);
+    const generated = Array.isArray(info) ? String(field(info, "last-generated-id")) : "0-0";
+    if (compareEntryIds(generated, this.#read) < 0) {
+      this.#loseEpoch(`the log in Redis went back (to ${generated}, before ${this.#read}, which this node applied): it lost acknowledged entries; refusing writes`);
+    }
     await this.#measureClock();
   }
 
@@ -212,9 +223,9 @@ export class RedisLog implements CommandLog {
     return `${this.#opts.prefix}node:${node}`;
   }
 
-  #loseEpoch(): void {
+  #loseEpoch(why = "the log's epoch in Redis is gone or changed (was Redis flushed or replaced?): refusing writes rather than start a second history"): void {
     if (this.#epochLost) return;
-    this.#epochLost = "the log's epoch in Redis is gone or changed (was Redis flushed or replaced?): refusing writes rather than start a second history";
+    this.#epochLost = why;
     this.#opts.logger.error(this.#epochLost);
   }
 
@@ -227,7 +238,7 @@ export class RedisLog implements CommandLog {
 }
 
 function keysOf(prefix: string) {
-  return { stream: `${prefix}log`, epoch: `${prefix}epoch`, seeded: `${prefix}seeded` };
+  return { stream: `${prefix}log`, epoch: `${prefix}epoch`, seeded: `${prefix}seeded`, rules: `${prefix}rules` };
 }
 
 function parseEntry(id: string, fields: string[]): LogEntry {
@@ -249,6 +260,11 @@ function redacted(url: string): string {
 
 /** The log's epoch, created if this is the first node; refuses a replica that cannot follow the log as it is. */
 async function settleEpoch(redis: Redis, keys: ReturnType<typeof keysOf>, replica: Replica): Promise<string> {
+  await redis.set(keys.rules, replica.rules, "NX");
+  const rules = await redis.get(keys.rules);
+  if (rules !== replica.rules) {
+    throw new StoreError(`this node's limits differ from the cluster's (${replica.rules} here, ${rules} in Redis): every node must have the same CHAT_MAX_ROOMS_PER_ACCOUNT, CHAT_MAX_ROOM_MEMBERS, CHAT_MAX_ROOMS_JOINED and CHAT_MAX_SESSIONS_PER_ACCOUNT (see README "Cluster" to change them)`);
+  }
   const stored = replica.position;
   const followed = stored && stored.epoch !== "local" ? stored : undefined;
   let epoch = await redis.get(keys.epoch);

@@ -59,7 +59,9 @@ const MAX_FRAGMENTS = 64;
 async function openClusterLog(options: Readonly<Options>, url: string, db: Store, logger: Logger): Promise<RedisLog> {
   try {
     const { redisPrefix: prefix, redisMaxlen: maxlen, redisTimeoutMs: timeoutMs, nodeTtlMs } = options;
-    return await RedisLog.open({ url, prefix, maxlen, timeoutMs, nodeTtlMs, logger }, { position: db.position(), empty: db.isEmpty() });
+    const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount } = options;
+    const rules = JSON.stringify({ maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount });
+    return await RedisLog.open({ url, prefix, maxlen, timeoutMs, nodeTtlMs, logger }, { position: db.position(), empty: db.isEmpty(), rules });
   } catch (err) {
     db.close();
     throw err;
