@@ -63,9 +63,11 @@ const loadRows: Array<Row<FixedLoadResult>> = [
   // A cluster's server CPU is the sum of these; results from before the cluster rows have no parts.
   { label: "of which nodes CPU %", value: (r) => nodeParts(r) },
   { label: "of which redis-server CPU %", value: (r) => r.serverParts?.find((p) => p.role === "redis-server")?.cpuPct ?? null, digits: 1 },
+  { label: "log entries appended/s", value: (r) => r.logEntriesPerSec ?? null, digits: 0 },
   { label: "loadgen CPU %", value: (r) => r.loadgenCpuPct, digits: 1 },
   { label: "loadgen event-loop p99 ms", value: (r) => r.loadgenLoopDelayP99Ms, digits: 1 },
   { label: "other load on machine %", value: (r) => r.otherCpuPct, digits: 1, flags: [noisy] },
+  { label: "windows measured (noise)", value: (r) => r.attempts ?? 1 },
   { label: "latency p50 ms", value: (r) => r.latency.p50, digits: 2, ratio: true, flags: [loadgenBound, noisy] },
   { label: "latency p99 ms", value: (r) => r.latency.p99, digits: 2, ratio: true, flags: [loadgenBound, noisy] },
   { label: "latency p99.9 ms", value: (r) => r.latency.p999, digits: 2, ratio: true, flags: [loadgenBound, noisy] },

@@ -41,8 +41,10 @@ try {
 
 /** Rough upper bound of the run's length; past 3× this, something hangs and we stop. */
 function budgetSeconds(o: BenchOptions): number {
-  const per = o.workloads.length * o.quietWait + (o.workloads.includes("rooms") ? o.warmup + o.duration + 40 : 0)
-    + (o.workloads.includes("lobby") ? o.warmup + o.duration + 40 : 0)
+  // A noisy rooms or lobby window is measured again, after waiting for quiet, up to --noisy-retries times.
+  const fixed = (o.warmup + o.duration) * (1 + o.noisyRetries) + o.noisyRetries * o.quietWait + 40;
+  const per = o.workloads.length * o.quietWait + (o.workloads.includes("rooms") ? fixed : 0)
+    + (o.workloads.includes("lobby") ? fixed : 0)
     + (o.workloads.includes("saturation") ? o.satSteps * (o.satWarmup + o.satDuration + 8) + 40 : 0)
     + (o.workloads.includes("idle") ? 120 : 0);
   return per * variants.length * (o.cpuProf ? 2 : 1);

@@ -160,7 +160,8 @@ describe("cluster nodes as processes", () => {
     await new Promise((r) => setTimeout(r, 2500));
     b.child.kill("SIGCONT");
     expect(await closed).toBe(4002);
-    // Served again, as a new node, with the others still there.
+    // Served again, as a new node, with the others still there, once it says it is ready.
+    while ((await readyz(b.url)).status !== 200) await new Promise((r) => setTimeout(r, 50));
     const again = await connect(b.url, false);
     await again.request("send_message", { user_id: onA.user.id, message: "back" });
     while (received.length === 0) await new Promise((r) => setTimeout(r, 20));

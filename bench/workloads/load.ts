@@ -1,18 +1,40 @@
 /** The fixed-rate workloads: rooms (every client sends to its room) and lobby fan-out (one sender, everyone receives). */
 import type { BenchOptions, ServerVariant } from "../config.js";
+import { cpuSeconds } from "../proc.js";
+import { waitQuietBesides } from "../quiet.js";
 import { measureLoad, type LoadResult } from "./measure.js";
-import { openSession } from "./session.js";
+import { openSession, type Session } from "./session.js";
 
 export interface FixedLoadResult extends LoadResult {
   connected: number;
   connectFailures: number;
+  /** Windows measured: more than one when other processes made the first noisy (the least noisy is kept). */
+  attempts?: number;
+}
+
+/**
+ * One measured window; while other processes make it noisy, up to `opts.noisyRetries`
+ * more on the same session once the machine is quiet again, keeping the least noisy.
+ */
+async function measureQuietest(session: Session, rates: number[], opts: BenchOptions): Promise<LoadResult & { attempts: number }> {
+  let best = await measureLoad(session, rates, opts.warmup, opts.duration);
+  let attempts = 1;
+  const own = (): number => [...session.server.pids, ...session.pool.pids].reduce((a, pid) => a + cpuSeconds(pid), 0);
+  while (best.noisy && attempts <= opts.noisyRetries) {
+    // Sending stops between windows, so what still uses the CPUs is someone else's.
+    await waitQuietBesides(own, opts.quietWait);
+    const again = await measureLoad(session, rates, opts.warmup, opts.duration);
+    attempts++;
+    if (again.otherCpuPct < best.otherCpuPct) best = again;
+  }
+  return { ...best, attempts };
 }
 
 export async function roomsWorkload(variant: ServerVariant, opts: BenchOptions, cwd: string, nodeFlags: string[] = []): Promise<FixedLoadResult> {
   const session = await openSession(variant, opts, { mode: "rooms", clients: opts.clients, nodeFlags }, cwd);
   try {
     const rates = session.clients.map((n) => n * opts.rate);
-    const result = await measureLoad(session, rates, opts.warmup, opts.duration);
+    const result = await measureQuietest(session, rates, opts);
     return { ...result, connected: sumReady(session.ready), connectFailures: failures(session.ready) };
   } finally {
     await session.close();
@@ -24,7 +46,7 @@ export async function lobbyWorkload(variant: ServerVariant, opts: BenchOptions, 
   try {
     // Only process 0 hosts the sender; the others just receive.
     const rates = session.clients.map((_, i) => (i === 0 ? opts.lobbyRate : 0));
-    const result = await measureLoad(session, rates, opts.warmup, opts.duration);
+    const result = await measureQuietest(session, rates, opts);
     return { ...result, connected: sumReady(session.ready), connectFailures: failures(session.ready) };
   } finally {
     await session.close();

@@ -4,6 +4,7 @@
  * server or the load generator.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
 import type { TagStats, WindowStats } from "../ipc.js";
 import { CpuMeter, rssBytes } from "../proc.js";
 import { Histogram, summarize, type LatencySummary } from "../stats.js";
@@ -32,6 +33,8 @@ export interface LoadResult {
   serverMainPct: number;
   /** Per server process (one, or each node and redis-server): CPU % of one core, all threads and main thread. */
   serverParts: Array<{ role: string; cpuPct: number; mainPct: number }>;
+  /** A cluster's log: entries appended per second over the window (each is one node's commands of one turn). */
+  logEntriesPerSec?: number;
   /** Server log lines at warn level or above since the server started (setup included), and the first few. */
   serverLogProblems: { count: number; samples: string[] };
   loadgenCpuPct: number;
@@ -91,12 +94,20 @@ export async function measureLoad(session: Session, rates: number[], warmupS: nu
 
   await window(warmTag, rates);
   await sleep(warmupS * 1000);
+  // A cluster's stream length before and after the window: how many log entries the commands took.
+  const redis = server.redisPort === undefined ? undefined : new Redis({ host: "127.0.0.1", port: server.redisPort, lazyConnect: true, maxRetriesPerRequest: 1 });
+  const streamKey = `${server.redisPrefix ?? "chat:"}log`;
+  const xlen = async (): Promise<number> => (redis ? redis.xlen(streamKey).catch(() => Number.NaN) : Number.NaN);
+  await redis?.connect().catch(() => undefined);
+  const len0 = await xlen();
   const k = server.pids.length;
   const meter = new CpuMeter([...server.pids, ...pool.pids]);
   meter.start();
   await window(measureTag, rates);
   await sleep(durationS * 1000);
   const cpu = meter.read();
+  const len1 = await xlen();
+  redis?.disconnect();
   const closed = await window(restTag, rates.map(() => 0));
   const serverRssMB = sum(server.pids.map(rssBytes)) / 2 ** 20;
   const { stats, errors } = await drain(session, measureTag, drainMs);
@@ -130,6 +141,7 @@ export async function measureLoad(session: Session, rates: number[], warmupS: nu
     serverMainPct: pct(serverMain),
     serverParts: server.roles.map((role, i) => ({ role, cpuPct: pct(cpu.total[i]! / cpu.wall), mainPct: pct(cpu.main[i]! / cpu.wall) })),
     serverLogProblems: server.logProblems(),
+    ...(redis ? { logEntriesPerSec: (len1 - len0) / cpu.wall } : {}),
     loadgenCpuPct: pct(sum(cpu.total.slice(k)) / cpu.wall),
     loadgenMainMaxPct: pct(Math.max(...loadgenMains)),
     loadgenLoopDelayP99Ms: Math.round(loopDelay * 10) / 10,

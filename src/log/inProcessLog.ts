@@ -12,7 +12,7 @@ export class InProcessLog implements CommandLog {
   readonly epoch = LOCAL_EPOCH;
   readonly unavailable = undefined;
   #last: EntryId;
-  #deliver: ((entries: readonly LogEntry[]) => void) | undefined;
+  readonly #followers = new Set<(entries: readonly LogEntry[]) => void>();
   #closed = false;
 
   /** `after`: ids continue above it (the position a store reached), even if the clock went back. */
@@ -28,14 +28,15 @@ export class InProcessLog implements CommandLog {
     if (this.#closed) return Promise.reject(new Error("the log is closed"));
     const now = Date.now();
     this.#last = now > this.#last.ms ? { ms: now, seq: 0 } : { ms: this.#last.ms, seq: this.#last.seq + 1 };
-    this.#deliver?.([{ ...draft, id: formatEntryId(this.#last) }]);
+    const entries = [{ ...draft, id: formatEntryId(this.#last) }];
+    for (const deliver of this.#followers) deliver(entries);
     return Promise.resolve();
   }
 
   /** Nothing is kept, so there is nothing before now to deliver: `after` only has to be where the ids already are. */
   follow(after: string | undefined, deliver: (entries: readonly LogEntry[]) => void): void {
     if (compareEntryIds(after, formatEntryId(this.#last)) > 0) this.#last = parseEntryId(after!);
-    this.#deliver = deliver;
+    this.#followers.add(deliver);
   }
 
   head(): Promise<string | undefined> {
@@ -44,7 +45,7 @@ export class InProcessLog implements CommandLog {
 
   close(): Promise<void> {
     this.#closed = true;
-    this.#deliver = undefined;
+    this.#followers.clear();
     return Promise.resolve();
   }
 }
