@@ -82,6 +82,39 @@ describe("a cluster of two nodes", () => {
     expect(a.server.hub.state.roomOrder).toEqual(b.server.hub.state.roomOrder);
   });
 
+  it("answers a read after the same connection's earlier writes, even sent in one TCP write, and in request order", async () => {
+    const a = await node();
+    await node();
+    const [alice] = await a.clients(1);
+    const frames: Array<{ event: string; ref?: unknown; data: unknown }> = [];
+    alice.on("frame", (f) => f.ref !== undefined && frames.push(f));
+    // Not awaited one by one: the client writes them back to back.
+    const replies = await Promise.all([
+      alice.request("send_message", { room_id: "all", message: "first" }),
+      alice.request("history", { room_id: "all" }),
+      alice.request("change_name", { username: "alice" }),
+      alice.request("show_rooms"),
+      alice.request("ping"),
+    ]);
+    expect(replies[1].messages.map((m) => m.text)).toEqual(["first"]);
+    expect(frames.map((f) => f.event)).toEqual(["send_message", "history", "change_name", "show_rooms", "ping"]);
+  });
+
+  it("never puts a plain token into Redis: only hashes travel in the log", async () => {
+    const [a, b] = [await node(), await node()];
+    const [alice] = await a.clients(1);
+    const [bob] = await b.clients(1);
+    const tokens = [alice.token!, bob.token!];
+    await alice.request("change_name", { username: "alice" });
+    tokens.push((await alice.request("replace_token")).token);
+    await bob.request("del_user");
+    await bob.request("sign_out");
+    tokens.push(bob.token!);
+    const dump = redis.cli("XRANGE", "chat:log", "-", "+") + redis.cli("KEYS", "*");
+    expect(dump).toContain("tokenHash");
+    for (const t of tokens) expect(dump).not.toContain(t);
+  });
+
   it("brings a node started later on an empty database up to the whole history before it accepts anyone", async () => {
     const a = await node();
     const [alice] = await a.clients(1);
