@@ -5,7 +5,7 @@
  * seeds a new cluster node or restores one: stop the node, put the copy at its
  * CHAT_DB path (removing any -wal file), start it.
  */
-import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadOptions } from "./config.js";
 import { backupPathOf } from "./store/backupPath.js";
 import { pidFileOf } from "./store/databaseLock.js";
@@ -24,19 +24,23 @@ const { db } = loadOptions(toAt >= 0 ? [...argv.slice(0, toAt), ...argv.slice(to
 if (db === ":memory:") fail("the database is :memory:; there is nothing on disk to copy");
 const target = to ?? backupPathOf(db);
 
-/** The pid of the server holding the file, if one is running. */
-function holder(): number | undefined {
+if (!existsSync(db)) fail(`there is no database at ${db} (set CHAT_DB or pass --db)`);
+
+/** The file opened here when no server holds it; otherwise the pid of the server that does (from its pid file). */
+function openOrHolder(): SqliteStore | number {
   try {
+    return new SqliteStore(db);
+  } catch (err) {
     const pid = Number(readFileSync(pidFileOf(db), "utf8").trim());
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
+    // Only a holder that SQLite's lock proves is there is signalled: a stale pid file may name anyone.
+    if (err instanceof StoreError && /holds it/.test(err.message) && Number.isInteger(pid) && pid > 0) return pid;
+    fail(err instanceof Error ? err.message : String(err));
   }
 }
 
-const pid = holder();
-if (pid !== undefined) {
+const opened = openOrHolder();
+if (typeof opened === "number") {
+  const pid = opened;
   const written = backupPathOf(db);
   const asked = Date.now();
   process.kill(pid, "SIGUSR2");
@@ -45,18 +49,18 @@ if (pid !== undefined) {
     if (Date.now() > deadline) fail(`the server (pid ${pid}) did not write ${written} within two minutes; see its log`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (written !== target) copyFileSync(written, target);
+  if (written !== target) {
+    copyFileSync(written, target);
+    rmSync(written, { force: true });
+  }
   console.log(`backup of the running server (pid ${pid}) written to ${target}`);
 } else {
   try {
-    const store = new SqliteStore(db);
-    try {
-      await store.backup(target);
-    } finally {
-      store.close();
-    }
+    await opened.backup(target);
   } catch (err) {
-    fail(err instanceof StoreError ? err.message : String(err));
+    fail(String(err));
+  } finally {
+    opened.close();
   }
   console.log(`backup of ${db} written to ${target}`);
 }

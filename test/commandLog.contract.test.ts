@@ -24,7 +24,8 @@ type Opener = (after?: string) => Promise<{ log: CommandLog; seen: LogEntry[] }>
 
 async function follow(log: CommandLog, after: string | undefined): Promise<{ log: CommandLog; seen: LogEntry[] }> {
   const seen: LogEntry[] = [];
-  log.follow(after, (entries) => seen.push(...entries));
+  // Entries without commands carry nothing to apply (the Redis log begins with one).
+  log.follow(after, (entries) => seen.push(...entries.filter((e) => e.commands.length > 0)));
   return { log, seen };
 }
 

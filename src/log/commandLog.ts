@@ -35,7 +35,10 @@ export interface CommandLog {
    * The entry may be delivered before this resolves.
    */
   append(entry: EntryDraft): Promise<void>;
-  /** Delivers every entry after `after` (all when undefined), in order and in batches, now and as they are appended, until closed. */
+  /**
+   * Delivers every entry after `after` (all when undefined), in order and in batches, now and as
+   * they are appended, until closed. Entries without commands may come too (the Redis log begins with one).
+   */
   follow(after: string | undefined, deliver: (entries: readonly LogEntry[]) => void): void;
   /** The newest entry's id now: a starting node is caught up once it has applied it. */
   head(): Promise<string | undefined>;

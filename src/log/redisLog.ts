@@ -1,11 +1,13 @@
 /**
  * The cluster's command log: one Redis Stream. Each node appends a turn's commands
- * as one entry through a script that first checks the log's epoch (so that nothing
- * is appended to a Redis that came back empty), and follows the stream with
- * blocking reads in batches. Keys, under the prefix: `log` (the stream), `epoch`
- * (the log's identity), `seeded` (set when the log began from a non-empty
- * database), `rules` (the limits every node must share), `node:<id>` (liveness
- * marks with a TTL).
+ * as one entry, stamped with the log's epoch and never creating the stream
+ * (NOMKSTREAM), so that nothing is appended to a Redis that came back empty and no
+ * node applies an entry of another log; it follows the stream with blocking reads
+ * in batches, and after any trouble checks that the last entry it read is still
+ * there before reading on. Keys, under the prefix: `log` (the stream, which begins
+ * with an empty entry), `epoch` (the log's identity), `seeded` (set when the log
+ * began from a non-empty database), `rules` (the limits every node must share),
+ * `node:<id>` (liveness marks with a TTL).
  */
 import { randomUUID } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
@@ -43,17 +45,16 @@ const READ_COUNT = 1000;
 /** How long a blocking read waits for new entries before it asks again (and so notices a stalled Redis). */
 const BLOCK_MS = 1000;
 
-const APPEND_SCRIPT = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then
-  return redis.error_reply('EPOCH this Redis does not hold the log this node follows')
-end
-if ARGV[2] == '0' then
-  return redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
-end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
+/** Creates the epoch and the stream's first, empty entry together: 1; 0 when another node created them first; -1 for a stream without an epoch. */
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
+return 1
 `;
 
-type Appender = Redis & { chatAppend(stream: string, epochKey: string, epoch: string, maxlen: string, payload: string): Promise<string> };
+type Appender = Redis & { chatCreate(epochKey: string, stream: string, epoch: string, genesis: string): Promise<number> };
 
 /** The one-line reason for a refusal to start, with what the operator can do. */
 function refuse(why: string): never {
@@ -77,8 +78,6 @@ export class RedisLog implements CommandLog {
   #trouble: string | undefined;
   /** Set for good once the log's epoch is seen gone or changed, or the log is seen to have gone back. */
   #epochLost: string | undefined;
-  /** The newest entry read. */
-  #read = "0-0";
   #closed = false;
 
   private constructor(opts: RedisLogOptions, writer: Appender, reader: Redis, epoch: string) {
@@ -106,13 +105,13 @@ export class RedisLog implements CommandLog {
     reader.on("ready", () => log?.clearTrouble());
     writer.on("ready", () => log?.clearTrouble());
     let log: RedisLog | undefined;
-    writer.defineCommand("chatAppend", { numberOfKeys: 2, lua: APPEND_SCRIPT });
+    writer.defineCommand("chatCreate", { numberOfKeys: 2, lua: CREATE_SCRIPT });
     try {
       await Promise.all([writer.connect(), reader.connect()]);
     } catch (err) {
       writer.disconnect();
       reader.disconnect();
-      throw new StoreError(`cannot reach Redis at ${redacted(opts.url)}: ${(err as Error).message}`);
+      throw new StoreError(`cannot reach Redis at ${redactedUrl(opts.url)}: ${(err as Error).message}`);
     }
     try {
       const epoch = await settleEpoch(writer, keysOf(opts.prefix), replica);
@@ -141,21 +140,23 @@ export class RedisLog implements CommandLog {
   }
 
   async append(entry: EntryDraft): Promise<void> {
-    const payload = JSON.stringify({ n: entry.node, b: entry.batch, d: entry.deadline, c: entry.commands });
-    const { stream, epoch } = this.#keys;
+    if (this.#epochLost) throw new NotAppended(this.#epochLost);
+    const payload = encodeEntry(this.epoch, entry);
+    const trim = this.#opts.maxlen > 0 ? ["MAXLEN", "~", String(this.#opts.maxlen)] : [];
+    let id: unknown;
     try {
-      await this.#writer.chatAppend(stream, epoch, this.epoch, String(this.#opts.maxlen), payload);
+      id = await this.#writer.call("XADD", this.#keys.stream, "NOMKSTREAM", ...trim, "*", "e", payload);
       this.#trouble = undefined;
     } catch (err) {
       const message = (err as Error).message;
-      if (message.startsWith("EPOCH")) {
-        this.#loseEpoch();
-        throw new NotAppended(this.#epochLost!);
-      }
       this.#trouble = `the log (Redis) failed: ${message}`;
       // Refused before anything was sent (no connection): surely not in the log.
       if (message.includes("enableOfflineQueue")) throw new NotAppended(this.#trouble);
       throw err;
+    }
+    if (id === null) {
+      this.#loseEpoch("the log's stream is gone from Redis (was Redis flushed or replaced?): refusing writes rather than start a second history");
+      throw new NotAppended(this.#epochLost!);
     }
   }
 
@@ -165,29 +166,46 @@ export class RedisLog implements CommandLog {
 
   async #readLoop(after: string, deliver: (entries: readonly LogEntry[]) => void): Promise<void> {
     let last = after;
-    while (!this.#closed) {
+    // After trouble (Redis restarted, say), the last entry read must still be there: else entries were lost or trimmed away.
+    let verify = true;
+    while (!this.#closed && !this.#epochLost) {
       try {
+        if (verify) {
+          const lost = await positionProblem(this.#reader, this.#keys.stream, last === "0-0" ? undefined : last);
+          if (lost) return this.#loseEpoch(`${lost}: refusing writes rather than start a second history (see README "Cluster")`);
+          verify = false;
+        }
         const res = (await this.#reader.xread("COUNT", READ_COUNT, "BLOCK", BLOCK_MS, "STREAMS", this.#keys.stream, last)) as
           | Array<[string, Array<[string, string[]]>]>
           | null;
-        if (this.#trouble?.startsWith("reading")) this.#trouble = undefined;
+        this.#trouble = undefined;
         const rows = res?.[0]?.[1] ?? [];
         if (rows.length === 0) continue;
-        const entries = rows.map(([id, fields]) => parseEntry(id, fields));
-        last = this.#read = rows[rows.length - 1]![0];
-        deliver(entries);
+        const entries: LogEntry[] = [];
+        for (const [id, fields] of rows) {
+          const entry = decodeEntry(id, fields);
+          if (entry.epoch !== undefined && entry.epoch !== this.epoch) {
+            if (entries.length > 0) deliver(entries);
+            return this.#loseEpoch(`the stream holds an entry of another log (${id}): was Redis replaced? refusing writes rather than mix two histories`);
+          }
+          last = id;
+          if (entry.epoch === undefined) this.#opts.logger.error({ id }, "an entry of the log could not be read; applying it as empty");
+          entries.push(entry);
+        }
+        if (entries.length > 0) deliver(entries);
       } catch (err) {
         if (this.#closed) return;
         this.#trouble = `reading the log (Redis) failed: ${(err as Error).message}`;
         this.#opts.logger.debug({ err }, "reading the log failed; trying again");
+        verify = true;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
   }
 
   async head(): Promise<string | undefined> {
-    const last = (await this.#writer.xrevrange(this.#keys.stream, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
-    return last[0]?.[0];
+    const [last] = (await this.#writer.xrevrange(this.#keys.stream, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
+    return last?.[0];
   }
 
   /** Liveness: sets this node's mark (and checks the epoch and the clock while at it). */
@@ -195,13 +213,8 @@ export class RedisLog implements CommandLog {
     await this.#writer.set(this.#nodeKey(node), "1", "PX", this.#opts.nodeTtlMs);
     const epoch = await this.#writer.get(this.#keys.epoch);
     if (epoch !== this.epoch) this.#loseEpoch();
-    // A Redis that lost the tail of its log (appendfsync everysec, a crash) would reuse places this node applied.
-    const info = await this.#writer.call("XINFO", "STREAM", this.#keys.stream).catch(() => null);
-    const generated = Array.isArray(info) ? String(field(info, "last-generated-id")) : "0-0";
-    if (compareEntryIds(generated, this.#read) < 0) {
-      this.#loseEpoch(`the log in Redis went back (to ${generated}, before ${this.#read}, which this node applied): it lost acknowledged entries; refusing writes`);
-    }
     await this.#measureClock();
+    this.#trouble = undefined;
   }
 
   async alive(node: NodeId): Promise<boolean> {
@@ -241,14 +254,25 @@ function keysOf(prefix: string) {
   return { stream: `${prefix}log`, epoch: `${prefix}epoch`, seeded: `${prefix}seeded`, rules: `${prefix}rules` };
 }
 
-function parseEntry(id: string, fields: string[]): LogEntry {
-  const raw = fields[fields.indexOf("e") + 1];
-  const e = JSON.parse(raw ?? "null") as { n: string; b: number; d: number; c: LogEntry["commands"] };
-  return { id, node: e.n, batch: e.b, deadline: e.d, commands: e.c };
+function encodeEntry(epoch: string, entry: EntryDraft): string {
+  return JSON.stringify({ x: epoch, n: entry.node, b: entry.batch, d: entry.deadline, c: entry.commands });
+}
+
+/** An entry as appended; one that cannot be read (written by hand, say) reads as empty, of no known log, on every node alike. */
+function decodeEntry(id: string, fields: string[]): LogEntry & { epoch?: string } {
+  try {
+    const e = JSON.parse(fields[fields.indexOf("e") + 1] ?? "null") as { x: string; n: string; b: number; d: number; c: LogEntry["commands"] };
+    if (typeof e.x === "string" && typeof e.n === "string" && Number.isFinite(e.d) && Array.isArray(e.c)) {
+      return { id, epoch: e.x, node: e.n, batch: e.b, deadline: e.d, commands: e.c };
+    }
+  } catch {
+    // Below.
+  }
+  return { id, node: "?", batch: 0, deadline: Number.MAX_SAFE_INTEGER, commands: [] };
 }
 
 /** A URL without its password, for messages. */
-function redacted(url: string): string {
+export function redactedUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
@@ -270,10 +294,12 @@ async function settleEpoch(redis: Redis, keys: ReturnType<typeof keysOf>, replic
   let epoch = await redis.get(keys.epoch);
   if (epoch === null) {
     if (followed) refuse(`Redis holds no log for this database (it followed log ${followed.epoch}; was Redis flushed or replaced?): restore Redis from its append-only file`);
-    if ((await redis.exists(keys.stream)) === 1) refuse("Redis holds log entries but no epoch; refusing to guess whose they are");
     const created = randomUUID();
+    const genesis = encodeEntry(created, { node: "", batch: 0, deadline: Number.MAX_SAFE_INTEGER, commands: [] });
     // Only one node creates it; the others read the winner's.
-    if ((await redis.set(keys.epoch, created, "NX")) === "OK") {
+    const outcome = await (redis as Appender).chatCreate(keys.epoch, keys.stream, created, genesis);
+    if (outcome === -1) refuse("Redis holds log entries but no epoch; refusing to guess whose they are");
+    if (outcome === 1) {
       if (!replica.empty) await redis.set(keys.seeded, "1");
       return created;
     }
@@ -282,22 +308,28 @@ async function settleEpoch(redis: Redis, keys: ReturnType<typeof keysOf>, replic
   if (followed && followed.epoch !== epoch) refuse(`this database followed another log (${followed.epoch}, Redis has ${epoch})`);
   if (!followed && !replica.empty) refuse("this database has data but never followed this cluster's log");
   if (!followed && (await redis.get(keys.seeded)) !== null) refuse("this cluster's log began from an existing database, which an empty one cannot replay");
-  if (await trimmedPast(redis, keys.stream, followed?.entry)) {
-    refuse(`the log no longer holds the entries after this database's position (${followed?.entry ?? "the start"}): they were trimmed (CHAT_REDIS_MAXLEN)`);
-  }
+  const problem = await positionProblem(redis, keys.stream, followed?.entry);
+  if (problem) refuse(problem);
   return epoch;
 }
 
 /**
- * Whether entries after `position` may have been trimmed or deleted. Trimming leaves no
- * trace of the ids it removed, so a position that is itself gone counts as passed.
+ * Why a replica at `position` (undefined: an empty one) cannot follow the stream from
+ * there, or undefined when it can: the entries after it were trimmed away, or the
+ * stream no longer holds the entry it applied last (Redis lost acknowledged entries).
  */
-async function trimmedPast(redis: Redis, stream: string, position: string | undefined): Promise<boolean> {
-  const info = await redis.call("XINFO", "STREAM", stream).catch(() => null);
-  if (!Array.isArray(info)) return false;
-  if (compareEntryIds(position ?? "0-0", String(field(info, "max-deleted-entry-id") ?? "0-0")) < 0) return true;
-  if (Number(field(info, "entries-added")) === Number(field(info, "length"))) return false;
-  if (position === undefined) return true;
+async function positionProblem(redis: Redis, stream: string, position: string | undefined): Promise<string | undefined> {
+  const info = await redis.call("XINFO", "STREAM", stream).catch((err: Error) => {
+    if (/no such key/i.test(err.message)) return null;
+    throw err;
+  });
+  if (!Array.isArray(info)) return position === undefined ? undefined : `the log's stream is gone from Redis (was Redis flushed or replaced?), though this node applied it up to ${position}`;
+  const trimmed = Number(field(info, "entries-added")) > Number(field(info, "length")) || compareEntryIds(position ?? "0-0", String(field(info, "max-deleted-entry-id") ?? "0-0")) < 0;
+  if (position === undefined) return trimmed ? "the log no longer holds its first entries: they were trimmed (CHAT_REDIS_MAXLEN)" : undefined;
   const kept = (await redis.xrange(stream, position, position)) as unknown[];
-  return kept.length === 0;
+  if (kept.length > 0) return undefined;
+  if (trimmed && compareEntryIds(String((field(info, "first-entry") as unknown[] | null)?.[0] ?? "0-0"), position) > 0) {
+    return `the log no longer holds the entries after this database's position (${position}): they were trimmed (CHAT_REDIS_MAXLEN)`;
+  }
+  return `the log in Redis no longer holds entry ${position}, which this database applied: Redis lost acknowledged entries (appendfsync everysec and a crash?)`;
 }

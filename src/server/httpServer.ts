@@ -90,7 +90,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     limits: options,
     rate: { perSecond: options.ratePerSecond, burst: options.rateBurst, closeAfter: options.floodCloseAfter },
     observer: metrics,
-    ...(log && { cluster: { log, liveness: log, appendTimeoutMs: options.redisTimeoutMs, livenessEveryMs: Math.floor(options.nodeTtlMs / 3) } }),
+    ...(log && { cluster: { log, liveness: log, appendTimeoutMs: options.redisTimeoutMs, livenessEveryMs: Math.floor(options.nodeTtlMs / 3), nodeTtlMs: options.nodeTtlMs } }),
     onFatal(err) {
       logger.fatal({ err }, "could not rebuild the state from the database; stopping");
       closing = true;

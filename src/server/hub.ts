@@ -68,6 +68,8 @@ export interface ClusterOptions {
   appendTimeoutMs: number;
   /** How often liveness is refreshed and checked. */
   livenessEveryMs: number;
+  /** How long a liveness mark lasts unless refreshed. */
+  nodeTtlMs: number;
 }
 
 export interface HubOptions {
@@ -203,13 +205,21 @@ export class Hub {
   #stopped = false;
   /** A cluster node on its way out, whose own node_gone is expected. */
   #leaving = false;
+  /** A liveness check is under way. */
+  #checking = false;
+  /** Since when this node's own liveness mark has been kept without a failure. */
+  #markedSince: number | undefined;
+  /** Nodes this node has declared gone, whose connections the log has not yet ended. */
+  readonly #declared = new Set<NodeId>();
 
   constructor(opts: HubOptions) {
     this.#opts = opts;
     this.#observer = opts.observer ?? NO_OBSERVER;
     this.#cluster = opts.cluster !== undefined;
     this.#state = this.#load();
-    const stored = opts.store.position()?.entry;
+    const at = opts.store.position();
+    // A position in another log (a single server's database starting a cluster) says nothing about this one.
+    const stored = opts.cluster && at?.epoch !== opts.cluster.log.epoch ? undefined : at?.entry;
     this.#position = stored;
     this.#log = opts.cluster?.log ?? new InProcessLog(this.#firstPosition(stored));
     const { accountsPerMinutePerIp, roomsPerMinutePerIp, bytesPerSecondPerIp, retainDays, retainMessages } = opts.limits;
@@ -299,16 +309,16 @@ export class Hub {
     if (!c || this.#failed) return;
     const now = performance.now();
     const admission = c.bucket.take(now);
-    if (!admission.ok) return this.#refuse(c.peer, raw, isBinary, admission.retryAfterMs, admission.flooding);
+    if (!admission.ok) return this.#refuse(c, raw, isBinary, admission.retryAfterMs, admission.flooding);
     const wait = this.#quotas.inbound(c.client, raw.length, now);
-    if (wait > 0) return this.#refuse(c.peer, raw, isBinary, wait, c.bucket.refused(), "Your address sends more than its share");
+    if (wait > 0) return this.#refuse(c, raw, isBinary, wait, c.bucket.refused(), "Your address sends more than its share");
 
     const frame = readFrame(raw, isBinary, this.#opts.validators, this.#opts.limits);
     if (!frame.ok) {
       // Only known event names become metric labels: a client must not be able to mint series.
       const request = frame.error.request;
       this.#observer.request(request !== undefined && isRequestEvent(request) ? request : "invalid", frame.error.code);
-      return this.#send([c.peer], envelope("error", frame.error, frame.ref));
+      return this.#answer(c, envelope("error", frame.error, frame.ref));
     }
     const { event, data, ref } = frame.request;
     try {
@@ -326,7 +336,7 @@ export class Hub {
     } catch (err) {
       this.#forget(this.#takeMinted());
       this.#observer.request(event, "internal");
-      this.#internalError(c.peer, err, event, ref);
+      this.#internalError(c, err, event, ref);
     }
   }
 
@@ -369,7 +379,7 @@ export class Hub {
       const retryAfterMs = this.#readOnly ? Math.max(0, Math.ceil(this.#readOnly.retryAt - now)) : this.#retryMs;
       const message = `The server cannot store changes right now (${why}); nothing was applied. Retry in ${retryAfterMs} ms.`;
       this.#observer.request(request, "unavailable");
-      return this.#send([c.peer], retryLater("unavailable", request, message, retryAfterMs, ref));
+      return this.#answer(c, retryLater("unavailable", request, message, retryAfterMs, ref));
     }
     const quota = this.#quotas.check(c.client, drawOf(this.#state, cmd), now);
     if (!quota.ok) {
@@ -377,7 +387,7 @@ export class Hub {
       const made = quota.what === "accounts" ? "new accounts" : "new rooms";
       const message = `Too many ${made} from your address; retry in ${quota.retryAfterMs} ms.`;
       this.#observer.request(request, "rate_limited");
-      return this.#send([c.peer], retryLater("rate_limited", request, message, quota.retryAfterMs, ref));
+      return this.#answer(c, retryLater("rate_limited", request, message, quota.retryAfterMs, ref));
     }
     const ticket: Ticket = { conn: cmd.conn, request, done: false, tokens };
     if (ref !== undefined) ticket.ref = ref;
@@ -388,6 +398,11 @@ export class Hub {
   #read(c: Connection, run: () => void): void {
     if (c.line.length === 0) return run();
     c.line.push({ conn: "", done: true, run });
+  }
+
+  /** Sends an answer now, or after the answers to the connection's earlier requests, keeping their order. */
+  #answer(c: Connection, text: string): void {
+    this.#read(c, () => this.#send([c.peer], text));
   }
 
   #answerRead(c: Connection, cmd: Command, request: RequestEvent): void {
@@ -452,7 +467,9 @@ export class Hub {
   #giveUp(b: Batch, reason: string): void {
     if (!this.#inflight.delete(b.seq)) return;
     clearTimeout(b.timer);
-    this.#opts.logger.warn({ batch: b.seq, commands: b.commands.length, reason }, "commands could not be put in the log; answering unavailable");
+    // Requests answered unavailable are worth a line; a disconnect tried again while the log is away is not.
+    const log = b.tickets.some((t) => t?.request !== undefined) ? this.#opts.logger.warn : this.#opts.logger.debug;
+    log.call(this.#opts.logger, { batch: b.seq, commands: b.commands.length, reason }, "commands could not be put in the log; answering unavailable");
     b.commands.forEach((cmd, i) => {
       const ticket = b.tickets[i];
       if (cmd.type === "disconnect" || cmd.type === "node_gone") return this.#carried.push(cmd);
@@ -468,9 +485,11 @@ export class Hub {
       this.#forget(ticket.tokens ?? []);
       this.#observer.request(ticket.request ?? "invalid", "unavailable");
       const message = `The server could not reach its log (${reason}); nothing was applied. Retry in ${this.#retryMs} ms.`;
-      if (c) this.#send([c.peer], retryLater("unavailable", ticket.request, message, this.#retryMs, ticket.ref));
+      const text = retryLater("unavailable", ticket.request, message, this.#retryMs, ticket.ref);
       ticket.done = true;
-      if (c) this.#drain(c);
+      if (!c) return;
+      ticket.run = () => this.#send([c.peer], text);
+      this.#drain(c);
     });
     if (this.#carried.length > 0) this.#after(RETRY_APPEND_MS, () => this.#retryCarried());
   }
@@ -488,12 +507,13 @@ export class Hub {
     try {
       for (const e of entries) this.#applyEntry(e);
       this.#commit();
-      for (const conn of this.#ended) this.#conns.get(conn)?.peer.close(CLOSE_ENDED, "the cluster ended this connection; reconnect");
     } finally {
-      this.#ended.clear();
       this.#applying = false;
     }
     this.#sendOutbox();
+    // After what was sent to them, so that a reply they were owed goes first.
+    for (const conn of this.#ended) this.#conns.get(conn)?.peer.close(CLOSE_ENDED, "session ended; reconnect");
+    this.#ended.clear();
   }
 
   #applyEntry(e: LogEntry): void {
@@ -539,15 +559,29 @@ export class Hub {
       const { out, changes } = reduce(this.#state, cmd);
       const lasting = this.#record(changes);
       const cause = lasting && ticket?.request !== undefined ? ticket : undefined;
+      // An earlier request of the same connection still unanswered (its fate unknown): what goes to this one waits for it.
+      const held: Outbound[] = [];
+      const blocked = c !== undefined && c.line[0] !== ticket;
       for (const o of out) {
-        if (answered && o.to.kind === "conn" && o.to.conn === cmd.conn) continue;
-        this.#enqueue(o, cause);
+        const toRequester = o.to.kind === "conn" && o.to.conn === cmd.conn;
+        if (answered && toRequester) continue;
+        if (blocked && toRequester) held.push(o);
+        else this.#enqueue(o, cause);
+      }
+      if (held.length > 0 && ticket) {
+        const tokens = ticket.tokens ?? [];
+        ticket.tokens = [];
+        ticket.run = () => {
+          for (const o of held) this.#enqueue(o, cause);
+          this.#forget(tokens);
+        };
       }
       const first = out[0];
       if (first?.event === "error" && first.to.kind === "conn" && first.to.conn === cmd.conn) outcome = first.data.code;
     } catch (err) {
       outcome = "internal";
-      if (c && ticket?.request) this.#internalError(c.peer, err, ticket.request, ticket.ref);
+      if (c && ticket?.request) ticket.run = () => this.#send([c.peer], envelope("error", errorData("internal", ticket.request), ticket.ref));
+      if (c && ticket?.request) this.#opts.logger.error({ err, request: ticket.request }, "request failed");
       else this.#opts.logger.error({ err, command: cmd.type }, "a command from the log failed");
     }
     if (!ticket) return;
@@ -593,6 +627,9 @@ export class Hub {
   #rejoin(): void {
     const old = this.#node;
     this.#node = newNodeId();
+    // Entries of the old identity still on their way are the cluster's to apply, as any node's; their requesters are told unavailable.
+    for (const b of [...this.#inflight.values()]) this.#giveUp(b, "this node was declared gone");
+    for (const conn of this.#conns.keys()) this.#ended.add(conn);
     this.#opts.logger.warn({ old, node: this.#node }, "this node was declared gone by the cluster; its connections were closed, and it rejoins as a new node");
     void this.#opts.cluster?.liveness.join(this.#node).catch((err: unknown) => this.#opts.logger.warn({ err }, "could not mark this node alive"));
   }
@@ -601,18 +638,35 @@ export class Hub {
   async #checkLiveness(): Promise<void> {
     const cluster = this.#opts.cluster;
     if (!cluster || this.#catchingUp) return;
+    if (this.#checking) return;
+    this.#checking = true;
     try {
-      await cluster.liveness.join(this.#node);
+      try {
+        await cluster.liveness.join(this.#node);
+      } catch (err) {
+        // Others' marks may expire while Redis is away too: none is judged until ours has been kept a whole TTL again.
+        this.#markedSince = undefined;
+        throw err;
+      }
+      const now = performance.now();
+      this.#markedSince ??= now;
+      if (now - this.#markedSince < cluster.nodeTtlMs || this.#log.unavailable) return;
       const nodes = new Set<NodeId>();
       for (const conn of this.#state.connections.keys()) nodes.add(nodeOf(conn));
       nodes.delete(this.#node);
       for (const node of nodes) {
         if (await cluster.liveness.alive(node)) continue;
+        if (this.#declared.has(node)) continue;
+        this.#declared.add(node);
         this.#opts.logger.warn({ node }, "a node's liveness mark expired: ending its connections");
         this.#carry({ type: "node_gone", conn: "", node, ts: "" });
       }
+      // Declared once; once its connections are gone from the state it is no longer looked at.
+      for (const node of this.#declared) if (!nodes.has(node)) this.#declared.delete(node);
     } catch (err) {
       this.#opts.logger.debug({ err }, "liveness check failed");
+    } finally {
+      this.#checking = false;
     }
   }
 
@@ -629,12 +683,12 @@ export class Hub {
     }
   }
 
-  #refuse(peer: Peer, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean, why = "Too many requests"): void {
+  #refuse(c: Connection, raw: string | Buffer, isBinary: boolean, retryAfterMs: number, flooding: boolean, why = "Too many requests"): void {
     // A refused frame is not read; only a small one is parsed, to echo its ref.
     const { ref, request } = raw.length <= GLANCE_BYTES ? glance(raw, isBinary) : {};
     this.#observer.request(request ?? "invalid", "rate_limited");
-    if (flooding) return peer.close(1008, "flooding");
-    this.#send([peer], retryLater("rate_limited", request, `${why}; retry in ${retryAfterMs} ms.`, retryAfterMs, ref));
+    if (flooding) return c.peer.close(1008, "flooding");
+    this.#answer(c, retryLater("rate_limited", request, `${why}; retry in ${retryAfterMs} ms.`, retryAfterMs, ref));
   }
 
   #newAccount(): NewAccount {
@@ -851,8 +905,8 @@ export class Hub {
     this.#timers.add(t);
   }
 
-  #internalError(peer: Peer, err: unknown, request: string, ref: Ref | undefined): void {
+  #internalError(c: Connection, err: unknown, request: string, ref: Ref | undefined): void {
     this.#opts.logger.error({ err, request, ref }, "request failed");
-    this.#send([peer], envelope("error", errorData("internal", request), ref));
+    this.#answer(c, envelope("error", errorData("internal", request), ref));
   }
 }

@@ -40,8 +40,9 @@ export function permissionWarnings(path: string): string[] {
   }
   const dir = dirname(path);
   const dirMode = modeOf(dir);
-  // Search (x) alone lets no one list or change the folder; read or write bits do.
-  if (dirMode !== undefined && (dirMode & 0o066) !== 0) {
+  // Search (x) alone lets no one list or change the folder; read or write bits do. A sticky
+  // folder (/tmp) lets no one remove or rename another's file: chmod there is not ours to advise.
+  if (dirMode !== undefined && (dirMode & 0o066) !== 0 && (dirMode & 0o1000) === 0) {
     warnings.push(`the database folder ${dir} (${octal(dirMode)}) is open to other accounts on this machine; chmod 700 it`);
   }
   return warnings;
