@@ -238,6 +238,50 @@ describe("a cluster whose Redis has trouble", () => {
     }
   }, 30_000);
 
+  it("never applies another log's entries: a node whose Redis was replaced by a new cluster's refuses writes and keeps its state", async () => {
+    const a = await node({ redisTimeoutMs: 1000 });
+    const [alice] = await a.clients(1);
+    await alice.request("change_name", { username: "alice" });
+    await redis.replaceWithEmpty();
+    // A new cluster starts on the new Redis and writes to its own log.
+    const b = await node();
+    const [bob] = await b.clients(1);
+    await bob.request("change_name", { username: "bob" });
+    while (a.server.hub.unavailable === undefined) {
+      await alice.request("ping").catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(a.server.hub.unavailable).toMatch(/another log|flushed or replaced|epoch/);
+    expect([...a.server.hub.state.users.values()].map((u) => u.username)).not.toContain("bob");
+  });
+
+  it("refuses writes when the log no longer holds the last entry the node applied (Redis lost acknowledged entries)", async () => {
+    const a = await node();
+    const [alice] = await a.clients(1);
+    await alice.request("send_message", { room_id: "all", message: "soon lost" });
+    const last = a.server.hub.position!;
+    redis.cli("XDEL", "chat:log", last);
+    // Every connection dropped, as when Redis restarts: the node checks where it stands before reading on.
+    redis.cli("CLIENT", "KILL", "TYPE", "normal");
+    while (!a.server.hub.unavailable?.includes("no longer holds")) await new Promise((r) => setTimeout(r, 50));
+    expect(a.server.hub.unavailable).toMatch(new RegExp(`no longer holds entry ${last}.*lost acknowledged entries`));
+    expect(await fetch(httpUrl(a.server, "/readyz")).then((r) => r.status)).toBe(503);
+  });
+
+  it("ends no one's connections when Redis was away longer than the nodes' liveness marks last", async () => {
+    const [a, b] = [await node({ nodeTtlMs: 1000, redisTimeoutMs: 1000 }), await node({ nodeTtlMs: 1000, redisTimeoutMs: 1000 })];
+    const [x] = await a.clients(1);
+    const [y] = await b.clients(1);
+    const closes: number[] = [];
+    for (const c of [x, y]) c.on("close", ({ code }) => closes.push(code));
+    await redis.restart(2500);
+    // Long enough for a liveness check to have judged the marks that expired meanwhile (every third of the TTL).
+    await new Promise((r) => setTimeout(r, 2500));
+    while (!(await y.request("send_message", { user_id: x.user.id, message: "still here" }).catch(() => undefined))) await new Promise((r) => setTimeout(r, 200));
+    expect(closes).toEqual([]);
+    expect(x.state).toBe("open");
+  }, 20_000);
+
   it("refuses a node whose limits differ from the cluster's: replicas applying different rules would part ways", async () => {
     await node();
     await expect(startServer({ options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", redisUrl: redis.url, maxRoomMembers: 5 }, logger: pino({ level: "silent" }) })).rejects.toThrow(

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { rawSocket, startHarness, type Harness } from "./helpers/server.js";
+import { clientFrame, rawSocket, startHarness, type Harness } from "./helpers/server.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -36,6 +36,31 @@ describe("bad input", () => {
     expect(answer.data.code).toBe("bad_json");
     expect(answer.data.message).toMatch(message);
     expect(answer.ref).toBeUndefined();
+  });
+
+  it("answers bad frames in their place among the replies: after the requests sent before them", async () => {
+    const sock = await rawSocket(h.url);
+    expect((await sock.next()).event).toBe("welcome");
+    const frames = [
+      JSON.stringify({ event: "send_message", data: { room_id: "all", message: "first" }, ref: 1 }),
+      "{nope",
+      JSON.stringify({ event: "no_such_event", ref: 3 }),
+      JSON.stringify({ event: "change_name", data: { username: "x" }, ref: 4 }),
+      JSON.stringify({ event: "send_message", data: { room_id: "all" }, ref: 5 }),
+    ];
+    // One TCP write: every frame arrives before any is answered.
+    (sock.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.concat(frames.map((f) => clientFrame(f))));
+    const answers = [];
+    while (answers.length < 6) answers.push(await sock.next());
+    const replies = answers.filter((f) => !(f.event === "message" && f.ref === undefined));
+    expect(replies.map((f) => [f.event, f.ref ?? null])).toEqual([
+      ["send_message", 1],
+      ["error", null],
+      ["error", 3],
+      ["change_name", 4],
+      ["error", 5],
+    ]);
+    sock.ws.close();
   });
 
   it("answers a binary frame with bad_json", async () => {

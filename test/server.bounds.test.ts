@@ -8,7 +8,7 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Options } from "../src/config.js";
 import { WebSocket } from "ws";
-import { rawSocket, rejection, startHarness, take, type Harness } from "./helpers/server.js";
+import { clientFrame, rawSocket, rejection, startHarness, take, type Harness } from "./helpers/server.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -21,15 +21,6 @@ afterEach(async () => {
 async function start(overrides: Partial<Options> = {}): Promise<Harness> {
   h = await startHarness(overrides);
   return h;
-}
-
-/** One client frame: masked (with a zero key, which leaves the payload as it is), as RFC 6455 requires of clients. */
-function clientFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const n = payload.length;
-  const head = n < 126 ? Buffer.from([0x81, 0x80 | n]) : n < 65536 ? Buffer.from([0x81, 0x80 | 126, n >> 8, n & 0xff]) : null;
-  if (!head) throw new Error("frame too large for this helper");
-  return Buffer.concat([head, Buffer.alloc(4), payload]);
 }
 
 /** A WebSocket client on a bare TCP socket that completes the handshake and then never reads again. */

@@ -171,6 +171,7 @@ export class RedisLog implements CommandLog {
     while (!this.#closed && !this.#epochLost) {
       try {
         if (verify) {
+          if ((await this.#reader.get(this.#keys.epoch)) !== this.epoch) return this.#loseEpoch();
           const lost = await positionProblem(this.#reader, this.#keys.stream, last === "0-0" ? undefined : last);
           if (lost) return this.#loseEpoch(`${lost}: refusing writes rather than start a second history (see README "Cluster")`);
           verify = false;

@@ -15,8 +15,8 @@ export interface TestRedis {
   /** SIGSTOP: the process holds its connections but answers nothing. */
   pause(): void;
   resume(): void;
-  /** SIGKILL, then a new process on the same port and folder, which loads the append-only file. */
-  restart(): Promise<void>;
+  /** SIGKILL, then (after `downMs`) a new process on the same port and folder, which loads the append-only file. */
+  restart(downMs?: number): Promise<void>;
   /** Everything gone: a new, empty Redis on the same port. */
   replaceWithEmpty(): Promise<void>;
   /** Runs redis-cli against it, returning its output. */
@@ -76,8 +76,9 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     pause: () => void child.kill("SIGSTOP"),
     resume: () => void child.kill("SIGCONT"),
-    async restart() {
+    async restart(downMs = 0) {
       await kill();
+      await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
     async replaceWithEmpty() {

@@ -88,6 +88,15 @@ export function take(client: TestClient, event?: string): Frame[] {
   return found;
 }
 
+/** One client frame: masked (with a zero key, which leaves the payload as it is), as RFC 6455 requires of clients. */
+export function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x81, 0x80 | n]) : n < 65536 ? Buffer.from([0x81, 0x80 | 126, n >> 8, n & 0xff]) : null;
+  if (!head) throw new Error("frame too large for this helper");
+  return Buffer.concat([head, Buffer.alloc(4), payload]);
+}
+
 /** A raw ws connection, for frames the typed client would never send. */
 export async function rawSocket(url: string): Promise<{ ws: WebSocket; frames: Frame[]; next(): Promise<Frame> }> {
   const ws = new WebSocket(url);
