@@ -63,6 +63,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.exit(130);
   });
 }
+// Whatever ends the run (a crash included), no server, redis-server or temp folder outlives it; a normal end has stopped them already.
+process.on("exit", () => killAll());
 
 async function attempt<T>(what: string, work: () => Promise<T>): Promise<Outcome<T>> {
   const t0 = performance.now();

@@ -10,7 +10,12 @@
  * CPU-seconds per 100k commands, log entries appended per second (one entry carries
  * a node's commands of one event-loop turn) and commands per entry, ack latency,
  * and the command rate at which redis-server's main thread would be fully busy if its
- * cost per command stayed as measured (it falls as entries grow, so a floor).
+ * cost per command stayed as measured (it falls as entries grow, so a floor). Then
+ * "redis alone": closed loops of XADD straight to a fresh redis-server with the same
+ * settings (--redis-alone CONNSxINFLIGHT items), with the smallest and the largest
+ * mean entry size the cluster runs produced: entries/s one stream takes, and
+ * redis-server's CPU per entry, without the nodes competing for the cores. Redis's
+ * fsyncs also cost kernel block-I/O workers, which no process's CPU includes.
  * Writes bench/results/<time>-stream.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -23,7 +28,7 @@ import { Redis } from "ioredis";
 import { SERVER_VARIANTS, redisServerMissing, type ServerVariant } from "./config.js";
 import { CpuMeter, machineInfo } from "./proc.js";
 import { waitQuiet } from "./quiet.js";
-import { killAll, nodeCommand, startServer, stopChild, track, type RunningServer } from "./servers.js";
+import { killAll, nodeCommand, startRedis, startServer, stopChild, track, type RunningServer } from "./servers.js";
 import { oursSource } from "./source.js";
 import { Histogram, summarize, type LatencySummary } from "./stats.js";
 import type { DriverWindowReply, FromDriver, ToDriver } from "./streamDriver.js";
@@ -44,6 +49,7 @@ const { values } = parseArgs({
     "redis-server": { type: "string", default: process.env.BENCH_REDIS_SERVER ?? "redis-server" },
     "redis-appendfsync": { type: "string", default: process.env.BENCH_REDIS_APPENDFSYNC ?? "always" },
     "quiet-wait": { type: "string", default: process.env.BENCH_QUIET_WAIT ?? "60" },
+    "redis-alone": { type: "string", default: process.env.BENCH_STREAM_REDIS_ALONE ?? "2x1,2x16" },
     out: { type: "string", default: process.env.BENCH_OUT ?? "bench/results" },
     quick: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -51,7 +57,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`node --import tsx bench/stream.ts [--clients 200] [--inflight 1,8] [--warmup 3] [--duration 10] [--drivers 1]
-  [--msg-bytes 100] [--servers ours,ours-cluster] [--cluster-nodes 2] [--redis-server redis-server]
+  [--msg-bytes 100] [--servers ours,ours-cluster] [--cluster-nodes 2] [--redis-server redis-server] [--redis-alone 2x1,2x16]
   [--redis-appendfsync always|everysec|no (diagnostic; the cluster runs with always)] [--quiet-wait 60] [--out bench/results] [--quick]`);
   process.exit(0);
 }
@@ -75,6 +81,15 @@ const opts = {
   redisServer: values["redis-server"]!,
   appendfsync: values["redis-appendfsync"] as "always" | "everysec" | "no",
   quietWait: int("quiet-wait", values.quick ? "5" : values["quiet-wait"]!, 0),
+  /** Closed loops of XADD straight to a redis-server of its own: "CxP" = C connections, P in flight each; "" = none. */
+  redisAlone: values["redis-alone"]!.split(",").map((s) => s.trim()).filter((s) => s !== "").map((s) => {
+    const m = /^(\d+)x(\d+)$/.exec(s);
+    if (!m) {
+      console.error(`stream: --redis-alone takes CONNSxINFLIGHT items, e.g. 2x16; received ${JSON.stringify(s)}`);
+      process.exit(2);
+    }
+    return { conns: Number(m[1]), inflight: Number(m[2]) };
+  }),
   out: values.out!,
 };
 
@@ -105,6 +120,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.exit(130);
   });
 }
+process.on("exit", () => killAll());
 
 interface StreamResult {
   variant: string;
@@ -126,6 +142,8 @@ interface StreamResult {
   /** Log entries appended per second, and commands per entry (cluster only: read from Redis). */
   entriesPerSec: number | null;
   commandsPerEntry: number | null;
+  /** Mean size of a log entry's payload in bytes (cluster only, sampled from the stream's tail). */
+  entryBytes: number | null;
   /** Commands/s at which redis-server's main thread would be fully busy at the measured cost per command. */
   redisBoundCommandsPerSec: number | null;
   driverCpuPct: number;
@@ -187,6 +205,8 @@ async function measure(variant: ServerVariant, inflight: number): Promise<Stream
     await sleep(opts.duration * 1000);
     const cpu = meter.read();
     const len1 = redis ? await redis.xlen(streamKey) : 0;
+    const tail = redis ? ((await redis.xrevrange(streamKey, "+", "-", "COUNT", 200)) as Array<[string, string[]]>) : [];
+    const sizes = tail.map(([, fields]) => Buffer.byteLength(fields[fields.indexOf("e") + 1] ?? ""));
     const windows = (await Promise.all(drivers.map((d) => ask(d, { type: "window" }, "window", 10_000)))) as DriverWindowReply[];
     const stopped = await Promise.all(drivers.map((d) => ask(d, { type: "stop" }, "stopped", 20_000)));
 
@@ -224,6 +244,7 @@ async function measure(variant: ServerVariant, inflight: number): Promise<Stream
       nodesCpuSecPer100k: (nodesCpu / commands) * 1e5,
       entriesPerSec: entries === null ? null : entries / cpu.wall,
       commandsPerEntry: entries ? commands / entries : null,
+      entryBytes: sizes.length > 0 ? sum(sizes) / sizes.length : null,
       redisBoundCommandsPerSec: redisMain ? rate / (redisMain / cpu.wall) : null,
       driverCpuPct: pct(sum(cpu.total.slice(k)) / cpu.wall),
       driverMainMaxPct: pct(Math.max(...cpu.main.slice(k)) / cpu.wall),
@@ -270,6 +291,7 @@ function render(results: StreamResult[]): string {
     ["node(s) CPU-s / 100k commands", (r) => r.nodesCpuSecPer100k, 3, true],
     ["log entries/s (XADD)", (r) => r.entriesPerSec, 0, false],
     ["commands per log entry", (r) => r.commandsPerEntry, 1, false],
+    ["log entry payload bytes (mean)", (r) => r.entryBytes, 0, false],
     ["redis-bound commands/s (main at 100%)", (r) => r.redisBoundCommandsPerSec, 0, false],
     ["ack latency p50 ms", (r) => r.latency.p50, 2, true],
     ["ack latency p99 ms", (r) => r.latency.p99, 2, true],
@@ -293,6 +315,107 @@ function render(results: StreamResult[]): string {
   const line = (r: string[]): string => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
   const title = `stream capacity — closed loop: ${opts.clients} clients, each alone in its own room, ×N send_message in flight each (${opts.msgBytes}-char text); warm-up ${opts.warmup} s, measured ${opts.duration} s; cluster: ${opts.clusterNodes} nodes + redis-server (appendfsync ${opts.appendfsync})`;
   return [title, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+interface RedisAloneResult {
+  conns: number;
+  inflight: number;
+  payloadBytes: number;
+  seconds: number;
+  entriesPerSec: number;
+  redisCpuPct: number;
+  redisMainPct: number;
+  redisCpuSecPer100k: number;
+  /** Entries/s at which redis-server's main thread would be fully busy at the measured cost per entry. */
+  redisBoundEntriesPerSec: number;
+  clientCpuPct: number;
+  otherCpuPct: number;
+  latency: LatencySummary;
+}
+
+/**
+ * Redis alone: XADD NOMKSTREAM of `payloadBytes` to one stream on a fresh redis-server
+ * (the cluster's settings), from `conns` connections of this process with `inflight`
+ * each outstanding: how many entries one stream takes, and redis-server's CPU per entry,
+ * without the nodes competing for the cores.
+ */
+async function redisAlone(conns: number, inflight: number, payloadBytes: number): Promise<RedisAloneResult> {
+  const server = await startRedis(opts.redisServer, opts.appendfsync);
+  const clients = Array.from({ length: conns }, () => new Redis({ host: "127.0.0.1", port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 }));
+  try {
+    await Promise.all(clients.map((c) => c.connect()));
+    await clients[0]!.xadd("chat:log", "*", "e", "genesis");
+    const payload = "x".repeat(payloadBytes);
+    let running = true;
+    let done = 0;
+    let measuring = false;
+    const hist = new Histogram();
+    const loops = clients.flatMap((c) =>
+      Array.from({ length: inflight }, async () => {
+        while (running) {
+          const t0 = performance.now();
+          await c.call("XADD", "chat:log", "NOMKSTREAM", "*", "e", payload);
+          if (measuring) {
+            done++;
+            hist.record(Math.round((performance.now() - t0) * 1000));
+          }
+        }
+      }),
+    );
+    await sleep(Math.min(2, opts.warmup) * 1000);
+    const meter = new CpuMeter([server.pid, process.pid]);
+    meter.start();
+    measuring = true;
+    await sleep(opts.duration * 1000);
+    measuring = false;
+    const cpu = meter.read();
+    running = false;
+    await Promise.all(loops);
+    const rate = done / cpu.wall;
+    return {
+      conns,
+      inflight,
+      payloadBytes,
+      seconds: cpu.wall,
+      entriesPerSec: rate,
+      redisCpuPct: pct(cpu.total[0]! / cpu.wall),
+      redisMainPct: pct(cpu.main[0]! / cpu.wall),
+      redisCpuSecPer100k: (cpu.total[0]! / done) * 1e5,
+      redisBoundEntriesPerSec: rate / (cpu.main[0]! / cpu.wall),
+      clientCpuPct: pct(cpu.total[1]! / cpu.wall),
+      otherCpuPct: pct(Math.max(0, cpu.machine - sum(cpu.total)) / cpu.wall),
+      latency: summarize(hist),
+    };
+  } finally {
+    for (const c of clients) c.disconnect();
+    await server.stop();
+  }
+}
+
+function renderAlone(rs: RedisAloneResult[]): string {
+  const head = ["connections × in flight", "payload B", "entries/s", "redis CPU %", "redis main %", "redis CPU-s / 100k entries", "redis-bound entries/s", "p50 ms", "p99 ms", "client CPU %", "other load %"];
+  const rows = rs.map((r) => [
+    `${r.conns} × ${r.inflight}`,
+    fmt(r.payloadBytes),
+    fmt(r.entriesPerSec),
+    fmt(r.redisCpuPct, 1),
+    fmt(r.redisMainPct, 1),
+    fmt(r.redisCpuSecPer100k, 3),
+    fmt(r.redisBoundEntriesPerSec),
+    fmt(r.latency.p50, 2),
+    fmt(r.latency.p99, 2),
+    fmt(r.clientCpuPct, 1),
+    fmt(r.otherCpuPct, 1),
+  ]);
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [
+    `redis alone — closed loop of XADD NOMKSTREAM to one stream (appendfsync ${opts.appendfsync}) from this process; payload = the smallest and the largest mean log entry of the cluster runs above; warm-up ${Math.min(2, opts.warmup)} s, measured ${opts.duration} s`,
+    line(head),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map(line),
+  ].join("\n");
 }
 
 const source = oursSource(ROOT, "");
@@ -319,7 +442,26 @@ for (const inflight of opts.inflight) {
     }
   }
 }
-const text = render(results);
+const clusterEntries = results.map((r) => r.entryBytes).filter((b): b is number => b !== null);
+// The smallest and largest mean entry of the cluster runs: light load (few commands per entry) and heavy.
+const payloads = clusterEntries.length > 0 ? [...new Set([Math.min(...clusterEntries), Math.max(...clusterEntries)].map(Math.round))] : [1000];
+const alone: RedisAloneResult[] = [];
+if (variants.some((v) => v.cluster)) {
+  for (const payloadBytes of payloads) for (const { conns, inflight } of opts.redisAlone) {
+    const what = `redis alone ${conns}x${inflight} ${payloadBytes} B`;
+    const busy = await waitQuiet(what, opts.quietWait, log);
+    if (busy) notes.push(busy);
+    try {
+      const r = await redisAlone(conns, inflight, payloadBytes);
+      alone.push(r);
+      log(`${what}: ${Math.round(r.entriesPerSec)} entries/s`);
+    } catch (err) {
+      failures[what] = (err as Error).message;
+      log(`${what}: FAILED: ${(err as Error).message}`);
+    }
+  }
+}
+const text = [render(results), ...(alone.length > 0 ? [renderAlone(alone)] : [])].join("\n\n");
 console.log(`\n${text}`);
 for (const [what, why] of Object.entries(failures)) console.log(`  ${what} failed: ${why.split("\n")[0]}`);
 for (const n of notes) console.log(`note: ${n}`);
@@ -329,7 +471,7 @@ mkdirSync(outDir, { recursive: true });
 const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}-stream.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options: opts, oursSource: { ref: source.ref, commit: source.commit, dirty: source.dirty }, notes, results, failures, table: text }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options: opts, oursSource: { ref: source.ref, commit: source.commit, dirty: source.dirty }, notes, results, redisAlone: alone, failures, table: text }, null, 2)}\n`,
 );
 console.log(`\nresults: ${file}`);
 process.exit(Object.keys(failures).length > 0 ? 1 : 0);
