@@ -279,6 +279,18 @@ describe("a cluster whose Redis has trouble", () => {
     expect(x.state).toBe("open");
   }, 20_000);
 
+  it("reads past an entry it cannot parse, as empty on every node, and stops writing at one of a newer format", async () => {
+    const a = await node();
+    const [alice] = await a.clients(1);
+    redis.cli("XADD", "chat:log", "*", "e", "{not json");
+    await alice.request("send_message", { room_id: "all", message: "after the bad entry" });
+    expect(a.server.hub.unavailable).toBeUndefined();
+    const epoch = redis.cli("GET", "chat:epoch");
+    redis.cli("XADD", "chat:log", "*", "e", JSON.stringify({ v: 2, x: epoch, n: "x", b: 1, d: 0, c: [] }));
+    while (!a.server.hub.unavailable?.includes("newer chat-server")) await new Promise((r) => setTimeout(r, 20));
+    expect(a.server.hub.unavailable).toMatch(/log format 2; this one reads 1\): upgrade this node/);
+  });
+
   it("refuses a node whose limits differ from the cluster's: replicas applying different rules would part ways", async () => {
     await node();
     await expect(startServer({ options: { ...DEFAULTS, port: 0, host: "127.0.0.1", db: ":memory:", redisUrl: redis.url, maxRoomMembers: 5 }, logger: pino({ level: "silent" }) })).rejects.toThrow(

@@ -185,6 +185,10 @@ export class RedisLog implements CommandLog {
         const entries: LogEntry[] = [];
         for (const [id, fields] of rows) {
           const entry = decodeEntry(id, fields);
+          if ((entry.format ?? FORMAT) > FORMAT) {
+            if (entries.length > 0) deliver(entries);
+            return this.#loseEpoch(`entry ${id} was written by a newer chat-server (log format ${entry.format}; this one reads ${FORMAT}): upgrade this node`);
+          }
           if (entry.epoch !== undefined && entry.epoch !== this.epoch) {
             if (entries.length > 0) deliver(entries);
             return this.#loseEpoch(`the stream holds an entry of another log (${id}): was Redis replaced? refusing writes rather than mix two histories`);
@@ -255,16 +259,19 @@ function keysOf(prefix: string) {
   return { stream: `${prefix}log`, epoch: `${prefix}epoch`, seeded: `${prefix}seeded`, rules: `${prefix}rules` };
 }
 
+/** The entries' format: a node meeting a newer one stops writing rather than apply commands it may not know. */
+const FORMAT = 1;
+
 function encodeEntry(epoch: string, entry: EntryDraft): string {
-  return JSON.stringify({ x: epoch, n: entry.node, b: entry.batch, d: entry.deadline, c: entry.commands });
+  return JSON.stringify({ v: FORMAT, x: epoch, n: entry.node, b: entry.batch, d: entry.deadline, c: entry.commands });
 }
 
 /** An entry as appended; one that cannot be read (written by hand, say) reads as empty, of no known log, on every node alike. */
-function decodeEntry(id: string, fields: string[]): LogEntry & { epoch?: string } {
+function decodeEntry(id: string, fields: string[]): LogEntry & { epoch?: string; format?: number } {
   try {
-    const e = JSON.parse(fields[fields.indexOf("e") + 1] ?? "null") as { x: string; n: string; b: number; d: number; c: LogEntry["commands"] };
+    const e = JSON.parse(fields[fields.indexOf("e") + 1] ?? "null") as { v: number; x: string; n: string; b: number; d: number; c: LogEntry["commands"] };
     if (typeof e.x === "string" && typeof e.n === "string" && Number.isFinite(e.d) && Array.isArray(e.c)) {
-      return { id, epoch: e.x, node: e.n, batch: e.b, deadline: e.d, commands: e.c };
+      return { id, format: e.v, epoch: e.x, node: e.n, batch: e.b, deadline: e.d, commands: e.c };
     }
   } catch {
     // Below.
