@@ -96,6 +96,16 @@ describe("reply budget", () => {
       seen.unshift(...page.messages.map((m) => m.id));
     }
     expect(seen).toEqual(sent);
+    // Read forward, a page keeps its oldest messages, and paging on with after returns every message once.
+    const forward: string[] = [];
+    let after = sent[0]!;
+    do {
+      page = await a.request("history", { room_id: "all", limit: 100, after });
+      expect(page.messages.length).toBeLessThan(20);
+      forward.push(...page.messages.map((m) => m.id));
+      after = page.messages.at(-1)?.id ?? after;
+    } while (page.has_more);
+    expect(forward).toEqual(sent.slice(1));
   });
 });
 

@@ -99,6 +99,25 @@ describe("messages", () => {
     expect(joined.history).toEqual(sent);
   });
 
+  it("reads forward with after: everything newer than the last message seen, with no gap and no duplicate", async () => {
+    const h = harness();
+    const [a, b] = await h.clients(2);
+    const sent: string[] = [];
+    for (let i = 0; i < 7; i++) sent.push((await a.request("send_message", { user_id: b.user.id, message: `m${i}` })).message.id);
+    // b saw up to m1, then reads on two at a time.
+    const read: string[] = [];
+    let after = sent[1]!;
+    for (;;) {
+      const page = await b.request("history", { user_id: a.user.id, after, limit: 2 });
+      read.push(...page.messages.map((m) => m.id));
+      if (!page.has_more) break;
+      after = page.messages[page.messages.length - 1]!.id;
+    }
+    expect(read).toEqual(sent.slice(2));
+    const between = await b.request("history", { user_id: a.user.id, after: sent[1]!, before: sent[4]! });
+    expect(between.messages.map((m) => m.text)).toEqual(["m2", "m3"]);
+  });
+
   it("returns the last 50 messages on join, and the rest through history", async () => {
     const h = harness();
     const [a, b] = await h.clients(2);

@@ -52,6 +52,23 @@ describe.each(stores)("%s", (_name, makeStore) => {
     expect(last.has_more).toBe(false);
   });
 
+  it("pages forward after a message, oldest first, up to before when given", () => {
+    const store = makeStore();
+    store.write(Array.from({ length: 250 }, (_, i) => ({ type: "message_added" as const, key: "all", message: message(i + 1, "all") })));
+    store.commit();
+    const first = store.page("all", 100, undefined, message(10, "all").id);
+    expect(first.messages.map((m) => m.text)).toEqual(Array.from({ length: 100 }, (_, i) => `m${11 + i}`));
+    expect(first.has_more).toBe(true);
+    const rest = store.page("all", 200, undefined, first.messages[99]!.id);
+    expect(rest.messages.map((m) => m.text)).toEqual(Array.from({ length: 140 }, (_, i) => `m${111 + i}`));
+    expect(rest.has_more).toBe(false);
+    // Between two messages: after m5, before m9.
+    const between = store.page("all", 100, message(9, "all").id, message(5, "all").id);
+    expect(between).toEqual({ messages: [6, 7, 8].map((n) => message(n, "all")), has_more: false });
+    expect(store.page("all", 2, message(9, "all").id, message(5, "all").id).has_more).toBe(true);
+    expect(store.page("all", 10, undefined, message(250, "all").id)).toEqual({ messages: [], has_more: false });
+  });
+
   it("deletes a direct conversation with its pair", () => {
     const store = makeStore();
     const key = A < B ? `dm:${A}:${B}` : `dm:${B}:${A}`;

@@ -17,7 +17,7 @@ export type Name = string;
  */
 export type DelUserRequest = unknown;
 /**
- * Read a page of a room's, the lobby's (room_id "all") or a direct conversation's messages: the newest `limit` (1-100, default 50) older than the message id `before` when given, oldest first.
+ * Read a page of a room's, the lobby's (room_id "all") or a direct conversation's messages, oldest first: the newest `limit` (1-100, default 50) older than the message id `before` when given; or, with `after`, the oldest `limit` newer than the message id `after` (and older than `before` when both are given).
  */
 export type HistoryRequest = RoomHistory | DirectHistory;
 /**
@@ -128,11 +128,13 @@ export interface ExitRoomRequest {
 export interface RoomHistory {
   room_id: RoomTarget;
   before?: Uuid;
+  after?: Uuid;
   limit?: number;
 }
 export interface DirectHistory {
   user_id: Uuid;
   before?: Uuid;
+  after?: Uuid;
   limit?: number;
 }
 /**

@@ -23,7 +23,7 @@ export interface HandlerContext {
 }
 
 /** A request that reads the store rather than changing state; the hub answers it directly. */
-export type Query = { type: "history"; conn: ConnId; ref?: Ref; target: Target; limit: number; before?: string };
+export type Query = { type: "history"; conn: ConnId; ref?: Ref; target: Target; limit: number; before?: string; after?: string };
 
 /** What a request becomes: a command for `reduce`, or a query. */
 export type Action = Command | Query;
@@ -92,6 +92,7 @@ export const handlers = {
   history: (d, ctx) => {
     const query: Query = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };
     if (d.before !== undefined) query.before = d.before;
+    if (d.after !== undefined) query.after = d.after;
     return query;
   },
   ping: (_d, ctx) => ({ type: "ping", ...base(ctx) }),

@@ -40,7 +40,7 @@ import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
-import { fitPage, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
+import { fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
@@ -746,7 +746,8 @@ export class Hub {
     // What was applied so far and no later message: ids follow the log, so a bound on the id is a bound in the log.
     const bound = this.#cursor ?? this.#boundAfterNow();
     const before = q.before === undefined || (bound !== undefined && bound < q.before) ? bound : q.before;
-    const page = () => withinBudget((d) => envelope("history", d, q.ref), this.#opts.store.page(conversation.key, q.limit, before), this.#opts.limits.maxReplyBytes, fitPage);
+    const fit = q.after === undefined ? fitPage : fitPageAfter;
+    const page = () => withinBudget((d) => envelope("history", d, q.ref), this.#opts.store.page(conversation.key, q.limit, before, q.after), this.#opts.limits.maxReplyBytes, fit);
     // While a batch is being applied the page is read once it is committed, in its place among the replies.
     this.#send([peer], this.#applying ? page : page());
     this.#observer.request("history", "ok");

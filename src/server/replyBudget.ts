@@ -42,6 +42,13 @@ export function fitPage(page: HistoryReply, maxBytes: number): HistoryReply {
   return { messages: page.messages.slice(page.messages.length - keep), has_more: true };
 }
 
+/** A page read forward (`after`) keeps its oldest messages, so that paging on with the last one's id reads the rest. */
+export function fitPageAfter(page: HistoryReply, maxBytes: number): HistoryReply {
+  const keep = fitting(page.messages, maxBytes, false);
+  if (keep === page.messages.length) return page;
+  return { messages: page.messages.slice(0, keep), has_more: true };
+}
+
 export function fitRecent(reply: ChooseRoomReply, maxBytes: number): ChooseRoomReply {
   const keep = fitting(reply.history, maxBytes, true);
   if (keep === reply.history.length) return reply;

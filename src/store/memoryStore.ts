@@ -128,10 +128,15 @@ export class MemoryStore implements Store {
   /** Memory always takes a write. */
   probe(): void {}
 
-  page(key: string, limit: number, before?: string): HistoryReply {
+  page(key: string, limit: number, before?: string, after?: string): HistoryReply {
     const messages = this.#messages.get(key);
     if (!messages) return { messages: [], has_more: false };
     const end = before === undefined ? messages.length : firstNotBelow(messages, before);
+    if (after !== undefined) {
+      const start = upperBound(messages, after, (m) => m.id);
+      const stop = Math.min(end, start + limit);
+      return { messages: messages.slice(start, stop), has_more: stop < end };
+    }
     const start = Math.max(0, end - limit);
     return { messages: messages.slice(start, end), has_more: start > 0 };
   }

@@ -30,6 +30,8 @@ type StoredMember = Row<StoredRows["members"]>;
 
 /** A page of a conversation, newest first, served by the (conv, id) primary key. */
 export const PAGE_SQL = "SELECT body FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?";
+/** A page of a conversation after a message, oldest first. */
+const PAGE_AFTER_SQL = "SELECT body FROM messages WHERE conv = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?";
 
 function open(path: string): { db: Database; release(): void } {
   const onDisk = path !== ":memory:";
@@ -66,6 +68,7 @@ export class SqliteStore implements Store {
   #pending: Change[] = [];
   readonly #apply: { [T in Change["type"]]: (c: Extract<Change, { type: T }>) => void };
   readonly #page: Statement<[string, string, number]>;
+  readonly #pageAfter: Statement<[string, string, string, number]>;
   readonly #commitAll: (changes: Change[], position: LogPosition | undefined) => void;
   readonly #position: Statement<[]>;
 
@@ -98,6 +101,7 @@ export class SqliteStore implements Store {
     const setPosition = s("INSERT OR REPLACE INTO log_position (one, epoch, entry) VALUES (1, ?, ?)");
     this.#position = s("SELECT epoch, entry FROM log_position WHERE one = 1") as Statement<[]>;
     this.#page = s(PAGE_SQL) as Statement<[string, string, number]>;
+    this.#pageAfter = s(PAGE_AFTER_SQL) as Statement<[string, string, string, number]>;
 
     this.#apply = {
       user_put: (c) => {
@@ -172,8 +176,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  page(key: string, limit: number, before?: string): HistoryReply {
-    // One row more than asked tells whether older messages exist.
+  page(key: string, limit: number, before?: string, after?: string): HistoryReply {
+    // One row more than asked tells whether more messages exist beyond the page.
+    if (after !== undefined) {
+      const rows = this.#pageAfter.all(key, after, before ?? "\uffff", limit + 1) as { body: string }[];
+      return { messages: rows.slice(0, limit).map((r) => JSON.parse(r.body) as Message), has_more: rows.length > limit };
+    }
     const rows = this.#page.all(key, before ?? "\uffff", limit + 1) as { body: string }[];
     const has_more = rows.length > limit;
     const messages = rows.slice(0, limit).reverse().map((r) => JSON.parse(r.body) as Message);

@@ -31,8 +31,12 @@ export interface Store {
   lastMessageId(): string | undefined;
   /** No account, room or message stored: a cluster node with this store can replay the log from its start. */
   isEmpty(): boolean;
-  /** A page of a conversation's committed messages, oldest first. */
-  page(key: string, limit: number, before?: string): HistoryReply;
+  /**
+   * A page of a conversation's committed messages, oldest first: the newest `limit` below
+   * `before`, or with `after` the oldest `limit` above it (and below `before`). `has_more`
+   * says whether more lie beyond the page in the direction read (older, or with `after` newer).
+   */
+  page(key: string, limit: number, before?: string, after?: string): HistoryReply;
   /**
    * Deletes committed messages older than `retain.beforeId` (see `uuidv7Floor`) and beyond the
    * newest `retain.keepPerConversation` of each conversation, oldest first. It works through
