@@ -17,7 +17,9 @@ import {
   type PingReply,
   type ReplyDataMap,
   type RequestEvent,
+  type PresencePush,
   type RoomCreatedPush,
+  type RoomMembersReply,
   type ShowRoomsReply,
   type StateChange,
   type WelcomePush,
@@ -51,6 +53,8 @@ export function typeClaims(c: ChatClient): void {
     expectTypeOf(frame.event).toEqualTypeOf<string>();
   });
   c.on("room_created", (d) => expectTypeOf(d).toEqualTypeOf<RoomCreatedPush>());
+  c.on("presence", (d) => expectTypeOf(d).toEqualTypeOf<PresencePush>());
+  expectTypeOf(c.request("room_members", { room_id: "x" })).resolves.toEqualTypeOf<RoomMembersReply>();
   c.on("welcome", (d) => expectTypeOf(d).toEqualTypeOf<WelcomePush>());
   c.on("state", (s) => expectTypeOf(s).toEqualTypeOf<StateChange>());
   // @ts-expect-error there is no such push
@@ -82,6 +86,8 @@ describe("client types", () => {
     expect(page.messages.map((m) => m.text)).toEqual(["hi"]);
     check("history", await a.request("history", { user_id: b.user.id }));
     check("show_rooms", await b.request("show_rooms"));
+    const members = check("room_members", await b.request("room_members", { room_id: room.id }));
+    expect(members.members.map((m) => m.online)).toEqual([true, true]);
     check("exit_room", await b.request("exit_room", { room_id: room.id }));
     check("del_room", await a.request("del_room", { room_id: room.id }));
     const c = await h.client();

@@ -67,6 +67,20 @@ describe("a cluster of two nodes", () => {
     expect(inLobby.message.id < direct.message.id).toBe(true);
   });
 
+  it("keeps presence across nodes: room_members on one node sees who is online on another, and presence reaches roommates elsewhere", async () => {
+    const [a, b] = [await node(), await node()];
+    const [alice] = await a.clients(1);
+    const [bob] = await b.clients(1);
+    const { room } = await alice.request("create_room", { room_name: "both" });
+    await bob.request("choose_room", { room_id: room.id });
+    await settleAll(alice, bob);
+    expect((await alice.request("room_members", { room_id: room.id })).members.find((m) => m.id === bob.user.id)?.online).toBe(true);
+    take(alice);
+    bob.close();
+    while (!take(alice, "presence").length) await new Promise((r) => setTimeout(r, 20));
+    expect((await alice.request("room_members", { room_id: room.id })).members.find((m) => m.id === bob.user.id)?.online).toBe(false);
+  });
+
   it("keeps names unique when two nodes are asked for the same room name at once", async () => {
     const [a, b] = [await node(), await node()];
     const [x] = await a.clients(1);

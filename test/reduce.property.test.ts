@@ -104,12 +104,41 @@ describe("reduce (property)", () => {
             expect(out).toEqual([expect.objectContaining({ event: "welcome", to: { kind: "conn", conn: cmd.conn } })]);
             return;
           }
-          if (cmd.type === "disconnect" || cmd.type === "node_gone") return expect(out).toEqual([]);
+          // A connection's end tells only of presence.
+          if (cmd.type === "disconnect" || cmd.type === "node_gone") return expect(out.filter((o) => o.event !== "presence")).toEqual([]);
           const replies = out.filter((o) => "ref" in o && o.ref === cmd.ref);
           expect(replies).toHaveLength(1);
           expect(out[0]).toBe(replies[0]);
           expect(out[0]!.to).toEqual({ kind: "conn", conn: cmd.conn });
           expect([cmd.type, "error"]).toContain(out[0]!.event);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("tells of presence exactly when an account goes online or offline, with the truth, to those who share a room or a direct conversation with it", () => {
+    fc.assert(
+      fc.property(stepsArb, (specs) => {
+        let online = new Set<string>();
+        const shared = (s: ChatState, user: string): boolean =>
+          [...(s.directPeers.get(user) ?? [])].some((p) => p !== user) || [...(s.memberships.get(user) ?? [])].some((r) => (s.rooms.get(r)?.members.size ?? 0) > 1);
+        drive(specs, (_cmd, step) => {
+          const now = new Set(step.state.sessions.keys());
+          const pushes = step.out.filter((o) => o.event === "presence");
+          const told = new Map(pushes.map((o) => [o.data.user.id, o.data.online] as const));
+          expect(told.size).toBe(pushes.length);
+          for (const [user, isOnline] of told) {
+            expect(isOnline).toBe(now.has(user));
+            expect(online.has(user)).toBe(!isOnline);
+            expect(pushes.find((o) => o.data.user.id === user)!.to).toMatchObject({ kind: "users", users: expect.not.arrayContaining([user]) });
+          }
+          for (const user of new Set([...online, ...now])) {
+            const changed = online.has(user) !== now.has(user);
+            if (changed && step.state.users.has(user) && shared(step.state, user)) expect(told.has(user)).toBe(true);
+            if (!changed) expect(told.has(user)).toBe(false);
+          }
+          online = now;
         });
       }),
       { numRuns: 300 },

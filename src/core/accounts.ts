@@ -14,8 +14,14 @@ function createAccount(state: ChatState, account: NewAccount): UserRecord {
   return user;
 }
 
+/** Notes whether an account was online before the command changed its connections. */
+function notePresence(state: ChatState, userId: UserId): void {
+  if (!state.presence.has(userId)) state.presence.set(userId, state.sessions.has(userId));
+}
+
 /** Signs a connection into an account. */
 function seat(state: ChatState, conn: ConnId, userId: UserId): void {
+  notePresence(state, userId);
   const c = state.connections.get(conn);
   if (c) c.userId = userId;
   else state.connections.set(conn, { userId });
@@ -25,6 +31,7 @@ function seat(state: ChatState, conn: ConnId, userId: UserId): void {
 
 /** Ends a connection's session, leaving its account as it is. */
 function unseat(state: ChatState, conn: ConnId, userId: UserId): void {
+  notePresence(state, userId);
   state.connections.delete(conn);
   removeFrom(state.sessions, userId, conn);
   record(state, { type: "session_deleted", conn });
@@ -74,6 +81,7 @@ function moveConnection(state: ChatState, conn: ConnId, to: UserId): void {
   const c = state.connections.get(conn);
   if (!c) throw new Error(`connection ${conn} is unknown`);
   const previous = c.userId;
+  notePresence(state, previous);
   removeFrom(state.sessions, previous, conn);
   seat(state, conn, to);
   discardIfPristine(state, previous);
@@ -147,6 +155,7 @@ export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[
       continue;
     }
     const guest = createAccount(state, account);
+    notePresence(state, user.id);
     seat(state, conn, guest.id);
     if (conn !== cmd.conn) out.push({ to: { kind: "conn", conn }, event: "account_deleted", data: { user_id: user.id } });
     out.push(welcome(conn, guest));

@@ -38,6 +38,7 @@ export type Command =
   | (RequestBase & { type: "rename_room"; room_id: RoomId; room_name: string })
   | (RequestBase & { type: "choose_room"; room_id: RoomId })
   | (RequestBase & { type: "show_rooms"; limit: number; after?: string })
+  | (RequestBase & { type: "room_members"; room_id: RoomId; limit: number; after?: UserId })
   | (RequestBase & { type: "del_room"; room_id: RoomId })
   | (RequestBase & { type: "exit_room"; room_id: RoomId })
   | (RequestBase & { type: "ping" })

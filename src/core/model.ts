@@ -96,6 +96,8 @@ export interface ChatState {
   directPeers: Map<UserId, Set<UserId>>;
   /** Changes recorded by the command being applied; `reduce` hands them out and empties this. */
   journal: Change[];
+  /** Accounts whose connections the command being applied changed, and whether each was online before it; `reduce` empties this. */
+  presence: Map<UserId, boolean>;
 }
 
 export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
@@ -112,6 +114,7 @@ export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
     recent: new Map(),
     directPeers: new Map(),
     journal: [],
+    presence: new Map(),
   };
 }
 

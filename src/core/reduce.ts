@@ -11,6 +11,7 @@ import { auth, changeName, connect, delUser, disconnect, nodeGone, replaceToken,
 import type { Change } from "./changes.js";
 import type { Command } from "./commands.js";
 import { sendMessage } from "./messages.js";
+import { presencePushes, roomMembers } from "./presence.js";
 import type { ChatState } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { reply } from "./step.js";
@@ -49,6 +50,8 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
       return chooseRoom(state, cmd);
     case "show_rooms":
       return showRooms(state, cmd);
+    case "room_members":
+      return roomMembers(state, cmd);
     case "del_room":
       return delRoom(state, cmd);
     case "exit_room":
@@ -68,9 +71,12 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
 
 export function reduce(state: ChatState, cmd: Command): Step {
   try {
-    return { state, out: apply(state, cmd), changes: state.journal };
+    const out = apply(state, cmd);
+    if (state.presence.size > 0) out.push(...presencePushes(state));
+    return { state, out, changes: state.journal };
   } finally {
     // Also when a command threw (a bug): its half-recorded changes must not join the next one's.
     state.journal = [];
+    state.presence.clear();
   }
 }

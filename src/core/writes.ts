@@ -14,6 +14,7 @@ export function mayWrite(state: ChatState, cmd: Command): boolean {
     case "node_gone":
     case "auth":
     case "show_rooms":
+    case "room_members":
     case "ping":
     case "sign_out":
       return false;
@@ -52,6 +53,7 @@ export function accountsMadePermanent(state: ChatState, cmd: Command): UserId[] 
     case "node_gone":
     case "auth":
     case "show_rooms":
+    case "room_members":
     case "ping":
     case "sign_out":
     case "replace_token":

@@ -19,6 +19,7 @@ export const REQUEST_EVENTS = [
   "ping",
   "sign_out",
   "replace_token",
+  "room_members",
 ] as const satisfies readonly (keyof RequestDataMap)[];
 
 export const PUSH_EVENTS = [
@@ -33,6 +34,7 @@ export const PUSH_EVENTS = [
   "signed_in_elsewhere",
   "account_deleted",
   "signed_out",
+  "presence",
   "error",
 ] as const satisfies readonly (keyof PushDataMap)[];
 

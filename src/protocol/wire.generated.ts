@@ -81,6 +81,7 @@ export interface RequestDataMap {
   ping: PingRequest;
   rename_room: RenameRoomRequest;
   replace_token: ReplaceTokenRequest;
+  room_members: RoomMembersRequest;
   send_message: SendMessageRequest;
   show_rooms: ShowRoomsRequest;
   sign_out: SignOutRequest;
@@ -144,6 +145,14 @@ export interface RenameRoomRequest {
   room_id: Uuid;
   room_name: Name;
 }
+/**
+ * List the members of a room you belong to, each with whether it is online, ordered by id: up to `limit` (1-1000, default 1000) after the user id `after` when given.
+ */
+export interface RoomMembersRequest {
+  room_id: Uuid;
+  limit?: number;
+  after?: Uuid;
+}
 export interface SendToRoom {
   room_id: RoomTarget;
   /**
@@ -178,6 +187,7 @@ export interface ReplyDataMap {
   ping: PingReply;
   rename_room: RenameRoomReply;
   replace_token: ReplaceTokenReply;
+  room_members: RoomMembersReply;
   send_message: SendMessageReply;
   show_rooms: ShowRoomsReply;
   sign_out: SignOutReply;
@@ -283,6 +293,22 @@ export interface ReplaceTokenReply {
   token: string;
 }
 /**
+ * A page of the room's members, ordered by id; `has_more` when more follow (pass the last id as `after`).
+ */
+export interface RoomMembersReply {
+  room_id: Uuid;
+  members: Member[];
+  has_more: boolean;
+}
+/**
+ * A room's member: its account, and whether it has a connection now.
+ */
+export interface Member {
+  id: Uuid;
+  username: string | null;
+  online: boolean;
+}
+/**
  * The stored message.
  */
 export interface SendMessageReply {
@@ -314,6 +340,7 @@ export interface PushDataMap {
   member_joined: MemberJoinedPush;
   member_left: MemberLeftPush;
   message: MessagePush;
+  presence: PresencePush;
   room_created: RoomCreatedPush;
   room_deleted: RoomDeletedPush;
   room_renamed: RoomRenamedPush;
@@ -381,6 +408,13 @@ export interface MemberJoinedPush {
 export interface MemberLeftPush {
   room_id: Uuid;
   user: User;
+}
+/**
+ * An account that shares a room or a direct conversation with yours came online (its first connection) or went offline (its last one closed).
+ */
+export interface PresencePush {
+  user: User;
+  online: boolean;
 }
 /**
  * A room was created, and by whom.

@@ -88,6 +88,11 @@ export const handlers = {
     return cmd;
   },
   del_room: (d, ctx) => ({ type: "del_room", ...base(ctx), room_id: d.room_id }),
+  room_members: (d, ctx) => {
+    const cmd: Command = { type: "room_members", ...base(ctx), room_id: d.room_id, limit: d.limit ?? 1000 };
+    if (d.after !== undefined) cmd.after = d.after;
+    return cmd;
+  },
   exit_room: (d, ctx) => ({ type: "exit_room", ...base(ctx), room_id: d.room_id }),
   history: (d, ctx) => {
     const query: Query = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };

@@ -40,7 +40,7 @@ import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
-import { fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
+import { fitMembers, fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
@@ -333,7 +333,7 @@ export class Hub {
         ...(ref === undefined ? {} : { ref }),
       });
       if (action.type === "history") return this.#read(c, () => this.#history(c.peer, action));
-      if (action.type === "show_rooms" || action.type === "ping") return this.#read(c, () => this.#answerRead(c, action, event));
+      if (action.type === "show_rooms" || action.type === "room_members" || action.type === "ping") return this.#read(c, () => this.#answerRead(c, action, event));
       this.#write(c, action, event, now);
     } catch (err) {
       this.#forget(this.#takeMinted());
@@ -781,6 +781,8 @@ export class Hub {
       text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitRecent);
     } else if (o.event === "show_rooms") {
       text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitRooms);
+    } else if (o.event === "room_members") {
+      text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitMembers);
     } else {
       text = envelope(o.event, o.data, o.ref);
     }

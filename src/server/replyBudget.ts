@@ -6,7 +6,7 @@
  * its first rooms (page on with `after`). `auth`'s room list is bounded instead by
  * the rooms an account may join.
  */
-import type { ChooseRoomReply, HistoryReply, ShowRoomsReply } from "../protocol/wire.generated.js";
+import type { ChooseRoomReply, HistoryReply, RoomMembersReply, ShowRoomsReply } from "../protocol/wire.generated.js";
 
 /** Room for the envelope around the list: event, a ref of up to 64 escaped characters, the other fields. */
 const ENVELOPE_BYTES = 1024;
@@ -53,6 +53,12 @@ export function fitRecent(reply: ChooseRoomReply, maxBytes: number): ChooseRoomR
   const keep = fitting(reply.history, maxBytes, true);
   if (keep === reply.history.length) return reply;
   return { ...reply, history: reply.history.slice(reply.history.length - keep) };
+}
+
+export function fitMembers(reply: RoomMembersReply, maxBytes: number): RoomMembersReply {
+  const keep = fitting(reply.members, maxBytes, false);
+  if (keep === reply.members.length) return reply;
+  return { ...reply, members: reply.members.slice(0, keep), has_more: true };
 }
 
 export function fitRooms(reply: ShowRoomsReply, maxBytes: number): ShowRoomsReply {
