@@ -11,6 +11,7 @@ import type { Outbound } from "../src/core/outbound.js";
 import { isSessionChange } from "../src/core/changes.js";
 import { reduce } from "../src/core/reduce.js";
 import { accountsMadePermanent, mayWrite } from "../src/core/writes.js";
+import { stateView } from "./helpers/stateView.js";
 import { commandFor, drive, idMaker, stepArb, stepsArb, type StepSpec } from "./helpers/commands.js";
 
 /** Runs specs from an empty state; returns the commands applied and everything they sent. */
@@ -174,6 +175,16 @@ describe("reduce (property): reads and pages", () => {
       const readOnly = !mayWrite(state, cmd);
       const { changes } = reduce(state, cmd);
       if (readOnly) expect(changes.filter((c) => !isSessionChange(c))).toEqual([]);
+    });
+  });
+
+  it("changes nothing for reads and typing: show_rooms, room_members, ping, typing", () => {
+    forOneMoreCommand((state, cmd) => {
+      if (!["show_rooms", "room_members", "ping", "typing"].includes(cmd.type)) return;
+      const before = stateView(state);
+      const { changes } = reduce(state, cmd);
+      expect(changes).toEqual([]);
+      expect(stateView(state)).toEqual(before);
     });
   });
 

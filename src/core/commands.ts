@@ -39,6 +39,7 @@ export type Command =
   | (RequestBase & { type: "choose_room"; room_id: RoomId })
   | (RequestBase & { type: "show_rooms"; limit: number; after?: string })
   | (RequestBase & { type: "room_members"; room_id: RoomId; limit: number; after?: UserId })
+  | (RequestBase & { type: "typing"; target: Target })
   | (RequestBase & { type: "del_room"; room_id: RoomId })
   | (RequestBase & { type: "exit_room"; room_id: RoomId })
   | (RequestBase & { type: "ping" })

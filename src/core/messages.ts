@@ -35,6 +35,21 @@ export function conversationOf(
   return { key: roomId, to: { kind: "room", room: roomId }, user };
 }
 
+/** Tells the others in a conversation that the requester is typing; changes nothing. */
+export function typing(state: ChatState, cmd: CommandOf<"typing">): Outbound[] {
+  const conversation = conversationOf(state, cmd.conn, cmd.target);
+  if ("error" in conversation) return fail(cmd, conversation.error.code, conversation.error.message);
+  const user = conversation.user;
+  const out: Outbound[] = [reply(cmd, "typing", "user_id" in cmd.target ? { user_id: cmd.target.user_id } : { room_id: cmd.target.room_id })];
+  if ("user_id" in cmd.target) {
+    if (cmd.target.user_id !== user.id) out.push({ to: { kind: "users", users: [cmd.target.user_id] }, event: "user_typing", data: { user: userView(user) } });
+    return out;
+  }
+  const others = [...(state.rooms.get(cmd.target.room_id)?.members ?? [])].filter((m) => m !== user.id);
+  if (others.length > 0) out.push({ to: { kind: "users", users: others }, event: "user_typing", data: { user: userView(user), room_id: cmd.target.room_id } });
+  return out;
+}
+
 export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">): Outbound[] {
   const conversation = conversationOf(state, cmd.conn, cmd.target);
   if ("error" in conversation) return fail(cmd, conversation.error.code, conversation.error.message);

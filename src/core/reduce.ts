@@ -10,7 +10,7 @@
 import { auth, changeName, connect, delUser, disconnect, nodeGone, replaceToken, signOut } from "./accounts.js";
 import type { Change } from "./changes.js";
 import type { Command } from "./commands.js";
-import { sendMessage } from "./messages.js";
+import { sendMessage, typing } from "./messages.js";
 import { presencePushes, roomMembers } from "./presence.js";
 import type { ChatState } from "./model.js";
 import type { Outbound } from "./outbound.js";
@@ -52,6 +52,8 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
       return showRooms(state, cmd);
     case "room_members":
       return roomMembers(state, cmd);
+    case "typing":
+      return typing(state, cmd);
     case "del_room":
       return delRoom(state, cmd);
     case "exit_room":

@@ -15,6 +15,7 @@ export function mayWrite(state: ChatState, cmd: Command): boolean {
     case "auth":
     case "show_rooms":
     case "room_members":
+    case "typing":
     case "ping":
     case "sign_out":
       return false;
@@ -54,6 +55,7 @@ export function accountsMadePermanent(state: ChatState, cmd: Command): UserId[] 
     case "auth":
     case "show_rooms":
     case "room_members":
+    case "typing":
     case "ping":
     case "sign_out":
     case "replace_token":

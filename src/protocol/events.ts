@@ -20,6 +20,7 @@ export const REQUEST_EVENTS = [
   "sign_out",
   "replace_token",
   "room_members",
+  "typing",
 ] as const satisfies readonly (keyof RequestDataMap)[];
 
 export const PUSH_EVENTS = [
@@ -35,6 +36,7 @@ export const PUSH_EVENTS = [
   "account_deleted",
   "signed_out",
   "presence",
+  "user_typing",
   "error",
 ] as const satisfies readonly (keyof PushDataMap)[];
 

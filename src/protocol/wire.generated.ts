@@ -45,11 +45,19 @@ export type AnyOtherData = string | number | boolean | null | unknown[];
  * Sign this connection out of its account, onto a fresh guest account. Any data, or none, is accepted.
  */
 export type SignOutRequest = unknown;
+/**
+ * Say you are typing in a room you belong to (`room_id`) or to one person (`user_id`); not stored. Send it again every few seconds while typing.
+ */
+export type TypingRequest = RoomTyping | DirectTyping;
 export type Message = RoomMessage | DirectMessage;
 /**
  * ISO-8601 UTC time with milliseconds, set by the server.
  */
 export type Timestamp = string;
+/**
+ * The conversation the others were told you are typing in.
+ */
+export type TypingReply = RoomTypingReply | DirectTypingReply;
 /**
  * A message in a room the connection's account is a member of, in the lobby, or a direct message.
  */
@@ -85,6 +93,7 @@ export interface RequestDataMap {
   send_message: SendMessageRequest;
   show_rooms: ShowRoomsRequest;
   sign_out: SignOutRequest;
+  typing: TypingRequest;
 }
 /**
  * Sign this connection into an existing account.
@@ -175,6 +184,12 @@ export interface ShowRoomsPage {
   after?: string;
   [k: string]: unknown;
 }
+export interface RoomTyping {
+  room_id: Uuid;
+}
+export interface DirectTyping {
+  user_id: Uuid;
+}
 export interface ReplyDataMap {
   auth: AuthReply;
   change_name: ChangeNameReply;
@@ -191,6 +206,7 @@ export interface ReplyDataMap {
   send_message: SendMessageReply;
   show_rooms: ShowRoomsReply;
   sign_out: SignOutReply;
+  typing: TypingReply;
 }
 /**
  * The account signed into, and the rooms it is a member of.
@@ -334,6 +350,12 @@ export interface RoomListing {
 export interface SignOutReply {
   user_id: Uuid;
 }
+export interface RoomTypingReply {
+  room_id: Uuid;
+}
+export interface DirectTypingReply {
+  user_id: Uuid;
+}
 export interface PushDataMap {
   account_deleted: AccountDeletedPush;
   error: ErrorPush;
@@ -347,6 +369,7 @@ export interface PushDataMap {
   signed_in_elsewhere: SignedInElsewherePush;
   signed_out: SignedOutPush;
   user_renamed: UserRenamedPush;
+  user_typing: UserTypingPush;
   welcome: WelcomePush;
 }
 /**
@@ -457,6 +480,13 @@ export interface SignedOutPush {
  */
 export interface UserRenamedPush {
   user: User;
+}
+/**
+ * Someone is typing: in the room `room_id`, or (without it) to you in your direct conversation.
+ */
+export interface UserTypingPush {
+  user: User;
+  room_id?: Uuid;
 }
 /**
  * The connection's current account and the secret token that signs into it later.

@@ -88,6 +88,7 @@ export const handlers = {
     return cmd;
   },
   del_room: (d, ctx) => ({ type: "del_room", ...base(ctx), room_id: d.room_id }),
+  typing: (d, ctx) => ({ type: "typing", ...base(ctx), target: targetOf(d) }),
   room_members: (d, ctx) => {
     const cmd: Command = { type: "room_members", ...base(ctx), room_id: d.room_id, limit: d.limit ?? 1000 };
     if (d.after !== undefined) cmd.after = d.after;

@@ -39,7 +39,7 @@ import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
-import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
+import { Allowance, TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { fitMembers, fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
@@ -111,7 +111,7 @@ type Batch = { seq: number; commands: Command[]; tickets: Array<Ticket | undefin
 type Delivery = { text: string | (() => string); peers: Peer[]; cause?: Ticket };
 
 /** `client` names where the connection comes from (its IP address, an IPv6 /64), for per-address quotas. */
-type Connection = { peer: Peer; bucket: TokenBucket; client: string; line: Ticket[] };
+type Connection = { peer: Peer; bucket: TokenBucket; typing: Allowance; client: string; line: Ticket[] };
 
 function envelope(event: string, data: unknown, ref?: Ref): string {
   return JSON.stringify(ref === undefined ? { event, data } : { event, data, ref });
@@ -155,6 +155,10 @@ const DAY_MS = 86_400_000;
 
 /** How soon commands that must reach the log at last (disconnects) are tried again after a failed append. */
 const RETRY_APPEND_MS = 1000;
+
+/** Typing notices a connection may send per second, and at once: its own allowance, apart from other requests. */
+const TYPING_PER_SECOND = 1;
+const TYPING_BURST = 3;
 
 /** Close code for connections the cluster ended: their node was declared gone, or their account was deleted or its token replaced on another node. */
 export const CLOSE_ENDED = 4002;
@@ -298,7 +302,8 @@ export class Hub {
   /** Registers a new connection from `client` (its address key): it gets a guest account and a welcome once its start is in the log. */
   open(peer: Peer, client = "local"): ConnId {
     const conn = `${this.#node}/${this.#nextConn++}`;
-    const c: Connection = { peer, bucket: new TokenBucket(this.#opts.rate, performance.now()), client, line: [] };
+    const now = performance.now();
+    const c: Connection = { peer, bucket: new TokenBucket(this.#opts.rate, now), typing: new Allowance(TYPING_PER_SECOND, TYPING_BURST, now), client, line: [] };
     this.#conns.set(conn, c);
     const guest = this.#newAccount();
     this.#submit(c, { type: "connect", conn, ts: "", guest }, { conn, done: false, tokens: this.#takeMinted() });
@@ -323,6 +328,16 @@ export class Hub {
       return this.#answer(c, envelope("error", frame.error, frame.ref));
     }
     const { event, data, ref } = frame.request;
+    if (event === "typing") {
+      // Paid for from an allowance of its own, so that typing never crowds out messages.
+      c.bucket.refund(now);
+      const wait = c.typing.wait(1, now);
+      if (wait > 0) {
+        this.#observer.request(event, "rate_limited");
+        return this.#answer(c, retryLater("rate_limited", event, `Too many typing notices; retry in ${wait} ms.`, wait, ref));
+      }
+      c.typing.spend(1, now);
+    }
     try {
       const action = toAction(event, data, {
         state: this.#state,

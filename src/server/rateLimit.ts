@@ -43,6 +43,12 @@ export class Allowance {
     this.#tokens -= n;
   }
 
+  /** Gives one token back (a request that turned out to be paid for from another allowance). */
+  refund(now: number): void {
+    this.#refill(now);
+    this.#tokens = Math.min(this.#burst, this.#tokens + 1);
+  }
+
   full(now: number): boolean {
     this.#refill(now);
     return this.#tokens >= this.#burst;
@@ -68,6 +74,11 @@ export class TokenBucket {
       return { ok: true };
     }
     return { ok: false, retryAfterMs, flooding: this.refused() };
+  }
+
+  /** Gives back the token of a frame paid for from another allowance. */
+  refund(now: number): void {
+    this.#allowance.refund(now);
   }
 
   /** Counts a refusal made for another reason (the address's allowance); true once the client is flooding. */
