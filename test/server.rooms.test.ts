@@ -81,17 +81,20 @@ describe("rooms", () => {
     expect((await a.request("show_rooms")).rooms.every((r) => r.joined)).toBe(true);
   });
 
-  it("leaves: member_left to the remaining members; leaving twice is not_member", async () => {
+  it("leaves: member_left to the remaining members and the leaver's other devices; leaving twice is not_member", async () => {
     const h = harness();
-    const [owner, a, outsider] = await h.clients(3);
+    const [owner, a, a2, outsider] = await h.clients(4);
+    await a2.request("auth", { user_id: a.user.id, token: a.token! });
     const { room } = await owner.request("create_room", { room_name: "r" });
     await a.request("choose_room", { room_id: room.id });
-    await h.settle(owner, a, outsider);
-    for (const c of [owner, a, outsider]) take(c);
+    await h.settle(owner, a, a2, outsider);
+    for (const c of [owner, a, a2, outsider]) take(c);
 
     expect(await a.request("exit_room", { room_id: room.id })).toEqual({ room_id: room.id });
-    await h.settle(owner, a, outsider);
-    expect(take(owner)).toEqual([{ event: "member_left", data: { room_id: room.id, user: a.user } }]);
+    await h.settle(owner, a, a2, outsider);
+    const left = { event: "member_left", data: { room_id: room.id, user: a.user } };
+    expect(take(owner)).toEqual([left]);
+    expect(take(a2)).toEqual([left]);
     expect(take(a)).toEqual([]);
     expect(take(outsider)).toEqual([]);
     expect(await code(a.request("exit_room", { room_id: room.id }))).toBe("not_member");

@@ -2,7 +2,7 @@
 import type { User } from "../protocol/wire.generated.js";
 import { putRoom, record, touch } from "./changes.js";
 import type { CommandOf } from "./commands.js";
-import { addTo, nameKey, removeFrom, type ChatState, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
+import { addTo, nameKey, removeFrom, type ChatState, type ConnId, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
 import type { Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
 import { indexRoomName, unindexRoomName } from "./roomNames.js";
@@ -23,12 +23,18 @@ export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound
 }
 
 /** Ends a membership; the remaining members are told. */
-export function leaveRoom(state: ChatState, roomId: RoomId, user: UserRecord): Outbound[] {
+/**
+ * Takes `user` out of a room; the remaining members hear `member_left`, and so, when `tell`
+ * names the requesting connection, do the leaver's other connections (its other devices).
+ */
+export function leaveRoom(state: ChatState, roomId: RoomId, user: UserRecord, tell?: { except: ConnId }): Outbound[] {
   const room = state.rooms.get(roomId);
   if (!room || !room.members.delete(user.id)) return [];
   removeFrom(state.memberships, user.id, roomId);
   record(state, { type: "member_removed", roomId, userId: user.id });
-  return [{ to: { kind: "room", room: roomId }, event: "member_left", data: { room_id: roomId, user: userView(user) } }];
+  const data = { room_id: roomId, user: userView(user) };
+  if (!tell) return [{ to: { kind: "room", room: roomId }, event: "member_left", data }];
+  return [{ to: { kind: "users", users: [...room.members, user.id], except: tell.except }, event: "member_left", data }];
 }
 
 /** Why the account may join no more rooms, if it may not. */
@@ -139,5 +145,5 @@ export function exitRoom(state: ChatState, cmd: CommandOf<"exit_room">): Outboun
   if (Array.isArray(room)) return room;
   const user = accountOf(state, cmd.conn);
   if (!room.members.has(user.id)) return fail(cmd, "not_member", "You are not a member of that room.");
-  return [reply(cmd, "exit_room", { room_id: room.id }), ...leaveRoom(state, room.id, user)];
+  return [reply(cmd, "exit_room", { room_id: room.id }), ...leaveRoom(state, room.id, user, { except: cmd.conn })];
 }
