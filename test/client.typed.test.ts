@@ -89,6 +89,7 @@ describe("client types", () => {
     const members = check("room_members", await b.request("room_members", { room_id: room.id }));
     expect(members.members.map((m) => m.online)).toEqual([true, true]);
     check("typing", await b.request("typing", { room_id: room.id }));
+    check("conversations", await b.request("conversations"));
     check("exit_room", await b.request("exit_room", { room_id: room.id }));
     check("del_room", await a.request("del_room", { room_id: room.id }));
     const c = await h.client();

@@ -138,3 +138,25 @@ describe("messages", () => {
     expect(Number.isNaN(Date.parse(ts))).toBe(false);
   });
 });
+
+describe("conversations", () => {
+  it("lists an account's direct conversations newest first with the last message, on every device of the account", async () => {
+    const h = harness();
+    const [a, b, c, stranger] = await h.clients(4);
+    await a.request("send_message", { user_id: b.user.id, message: "to b" });
+    await c.request("send_message", { user_id: a.user.id, message: "from c" });
+    const last = (await b.request("send_message", { user_id: a.user.id, message: "b again" })).message;
+    const { conversations, has_more } = await a.request("conversations");
+    expect(has_more).toBe(false);
+    expect(conversations.map((x) => [x.user.id, x.last_message?.text])).toEqual([
+      [b.user.id, "b again"],
+      [c.user.id, "from c"],
+    ]);
+    expect(conversations[0]!.last_message).toEqual(last);
+    // Another device of a sees the same list.
+    const a2 = await h.client();
+    await a2.request("auth", { user_id: a.user.id, token: a.token! });
+    expect((await a2.request("conversations")).conversations).toEqual(conversations);
+    expect((await stranger.request("conversations")).conversations).toEqual([]);
+  });
+});

@@ -6,7 +6,7 @@ export type RequestEvent = keyof RequestDataMap;
 export type PushEvent = keyof PushDataMap;
 
 /** Events whose data the protocol leaves free: `request('ping')` needs no data. */
-type OptionalData = "del_user" | "show_rooms" | "ping" | "sign_out" | "replace_token";
+type OptionalData = "del_user" | "show_rooms" | "ping" | "sign_out" | "replace_token" | "conversations";
 
 /** The arguments after the event name: the request's data, optional where the protocol allows it. */
 export type RequestArgs<E extends RequestEvent> = E extends OptionalData

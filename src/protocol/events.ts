@@ -21,6 +21,7 @@ export const REQUEST_EVENTS = [
   "replace_token",
   "room_members",
   "typing",
+  "conversations",
 ] as const satisfies readonly (keyof RequestDataMap)[];
 
 export const PUSH_EVENTS = [

@@ -13,6 +13,10 @@ export type Uuid = string;
  */
 export type Name = string;
 /**
+ * List your direct conversations, newest first. Any data, or none, is accepted.
+ */
+export type ConversationsRequest = unknown;
+/**
  * Delete the current account. Any data, or none, is accepted.
  */
 export type DelUserRequest = unknown;
@@ -81,6 +85,7 @@ export interface RequestDataMap {
   auth: AuthRequest;
   change_name: ChangeNameRequest;
   choose_room: ChooseRoomRequest;
+  conversations: ConversationsRequest;
   create_room: CreateRoomRequest;
   del_room: DelRoomRequest;
   del_user: DelUserRequest;
@@ -194,6 +199,7 @@ export interface ReplyDataMap {
   auth: AuthReply;
   change_name: ChangeNameReply;
   choose_room: ChooseRoomReply;
+  conversations: ConversationsReply;
   create_room: CreateRoomReply;
   del_room: DelRoomReply;
   del_user: DelUserReply;
@@ -257,6 +263,20 @@ export interface DirectMessage {
   text: string;
   ts: Timestamp;
   to_user_id: Uuid;
+}
+/**
+ * Your direct conversations, the one with the newest message first: the other account and the last message (null when none is kept). `has_more` when the reply budget cut the list short.
+ */
+export interface ConversationsReply {
+  conversations: Conversation[];
+  has_more: boolean;
+}
+/**
+ * A direct conversation: the other account, and its last message (null when none is kept).
+ */
+export interface Conversation {
+  user: User;
+  last_message: Message | null;
 }
 /**
  * The new room.

@@ -23,7 +23,9 @@ export interface HandlerContext {
 }
 
 /** A request that reads the store rather than changing state; the hub answers it directly. */
-export type Query = { type: "history"; conn: ConnId; ref?: Ref; target: Target; limit: number; before?: string; after?: string };
+export type Query =
+  | { type: "history"; conn: ConnId; ref?: Ref; target: Target; limit: number; before?: string; after?: string }
+  | { type: "conversations"; conn: ConnId; ref?: Ref };
 
 /** What a request becomes: a command for `reduce`, or a query. */
 export type Action = Command | Query;
@@ -96,12 +98,13 @@ export const handlers = {
   },
   exit_room: (d, ctx) => ({ type: "exit_room", ...base(ctx), room_id: d.room_id }),
   history: (d, ctx) => {
-    const query: Query = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };
+    const query: Extract<Query, { type: "history" }> = { type: "history", ...base(ctx), target: targetOf(d), limit: d.limit ?? 50 };
     if (d.before !== undefined) query.before = d.before;
     if (d.after !== undefined) query.after = d.after;
     return query;
   },
   ping: (_d, ctx) => ({ type: "ping", ...base(ctx) }),
+  conversations: (_d, ctx) => (ctx.ref === undefined ? { type: "conversations", conn: ctx.conn } : { type: "conversations", conn: ctx.conn, ref: ctx.ref }),
 } satisfies { [E in RequestEvent]: Handler<E> };
 
 /** Builds the command or query for a validated request. */

@@ -20,7 +20,8 @@ import { isSessionChange, type Change } from "../core/changes.js";
 import type { Command, NewAccount } from "../core/commands.js";
 import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
-import { nodeOf, type ChatState, type ConnId, type Limits, type NodeId, type UserId } from "../core/model.js";
+import { userView } from "../core/views.js";
+import { directKey, nodeOf, type ChatState, type ConnId, type Limits, type NodeId, type UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
 import { carryConnections } from "../core/rollback.js";
@@ -40,7 +41,7 @@ import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
 import { Allowance, TokenBucket, type RateLimitOptions } from "./rateLimit.js";
-import { fitMembers, fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
+import { fitConversations, fitMembers, fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
 import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
@@ -348,6 +349,7 @@ export class Hub {
         ...(ref === undefined ? {} : { ref }),
       });
       if (action.type === "history") return this.#read(c, () => this.#history(c.peer, action));
+      if (action.type === "conversations") return this.#read(c, () => this.#conversations(c.peer, action));
       if (action.type === "show_rooms" || action.type === "room_members" || action.type === "ping") return this.#read(c, () => this.#answerRead(c, action, event));
       this.#write(c, action, event, now);
     } catch (err) {
@@ -749,7 +751,23 @@ export class Hub {
     for (const h of hashes) this.#pendingTokens.delete(h);
   }
 
-  #history(peer: Peer, q: Query): void {
+  /** The requester's direct conversations, newest first, each with its last message as stored (up to what was applied before the request). */
+  #conversations(peer: Peer, q: Extract<Query, { type: "conversations" }>): void {
+    const me = this.#state.connections.get(q.conn)?.userId;
+    // A connection the log has ended while this read waited: it is being closed.
+    if (me === undefined) return;
+    const bound = this.#cursor ?? this.#boundAfterNow();
+    const peers = [...(this.#state.directPeers.get(me) ?? [])].map((id) => userView(this.#state.users.get(id)!));
+    const reply = () => {
+      const conversations = peers.map((user) => ({ user, last_message: this.#opts.store.page(directKey(me, user.id), 1, bound).messages[0] ?? null }));
+      conversations.sort((x, y) => ((y.last_message?.id ?? "") > (x.last_message?.id ?? "") ? 1 : -1));
+      return withinBudget((d) => envelope("conversations", d, q.ref), { conversations, has_more: false }, this.#opts.limits.maxReplyBytes, fitConversations);
+    };
+    this.#send([peer], this.#applying ? reply : reply());
+    this.#observer.request("conversations", "ok");
+  }
+
+  #history(peer: Peer, q: Extract<Query, { type: "history" }>): void {
     // A connection the log has ended while this read waited: it is being closed.
     if (!this.#state.connections.has(q.conn)) return;
     const conversation = conversationOf(this.#state, q.conn, q.target);

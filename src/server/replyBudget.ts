@@ -6,7 +6,7 @@
  * its first rooms (page on with `after`). `auth`'s room list is bounded instead by
  * the rooms an account may join.
  */
-import type { ChooseRoomReply, HistoryReply, RoomMembersReply, ShowRoomsReply } from "../protocol/wire.generated.js";
+import type { ChooseRoomReply, ConversationsReply, HistoryReply, RoomMembersReply, ShowRoomsReply } from "../protocol/wire.generated.js";
 
 /** Room for the envelope around the list: event, a ref of up to 64 escaped characters, the other fields. */
 const ENVELOPE_BYTES = 1024;
@@ -53,6 +53,12 @@ export function fitRecent(reply: ChooseRoomReply, maxBytes: number): ChooseRoomR
   const keep = fitting(reply.history, maxBytes, true);
   if (keep === reply.history.length) return reply;
   return { ...reply, history: reply.history.slice(reply.history.length - keep) };
+}
+
+export function fitConversations(reply: ConversationsReply, maxBytes: number): ConversationsReply {
+  const keep = fitting(reply.conversations, maxBytes, false);
+  if (keep === reply.conversations.length) return reply;
+  return { conversations: reply.conversations.slice(0, keep), has_more: true };
 }
 
 export function fitMembers(reply: RoomMembersReply, maxBytes: number): RoomMembersReply {
