@@ -81,6 +81,20 @@ describe("a cluster of two nodes", () => {
     expect((await alice.request("room_members", { room_id: room.id })).members.find((m) => m.id === bob.user.id)?.online).toBe(false);
   });
 
+  it("gives a send repeated through another node, with the same client_msg_id, the original message", async () => {
+    const [a, b] = [await node(), await node()];
+    const [x] = await a.clients(1);
+    const [x2] = await b.clients(1);
+    await x2.request("auth", { user_id: x.user.id, token: x.token! });
+    const [one, two] = await Promise.all([
+      x.request("send_message", { room_id: "all", message: "once", client_msg_id: "k" }),
+      x2.request("send_message", { room_id: "all", message: "once", client_msg_id: "k" }),
+    ]);
+    expect(two).toEqual(one);
+    await settleAll(x, x2);
+    expect((await x2.request("history", { room_id: "all" })).messages.map((m) => m.id)).toEqual([one.message.id]);
+  });
+
   it("keeps names unique when two nodes are asked for the same room name at once", async () => {
     const [a, b] = [await node(), await node()];
     const [x] = await a.clients(1);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol/wire.generated.js";
-import { rejection, take, useHarness } from "./helpers/server.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rejection, startHarness, take, useHarness } from "./helpers/server.js";
 
 const harness = useHarness();
 
@@ -158,5 +161,53 @@ describe("conversations", () => {
     await a2.request("auth", { user_id: a.user.id, token: a.token! });
     expect((await a2.request("conversations")).conversations).toEqual(conversations);
     expect((await stranger.request("conversations")).conversations).toEqual([]);
+  });
+});
+
+describe("client_msg_id", () => {
+  it("stores and pushes a send once however often it is repeated, even in one TCP write, and gives every repeat the original", async () => {
+    const h = harness();
+    const [a, b] = await h.clients(2);
+    await h.settle(a, b);
+    take(b);
+    const send = (text: string) => a.request("send_message", { room_id: "all", message: text, client_msg_id: "c-1" });
+    // Back to back (one turn, one batch), then again later.
+    const [first, second] = await Promise.all([send("hello"), send("hello")]);
+    const third = await send("hello, edited on the way");
+    expect(first.message.client_msg_id).toBe("c-1");
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+    await h.settle(a, b);
+    expect(take(b, "message").map((f) => (f.data as { id: string }).id)).toEqual([first.message.id]);
+    expect((await b.request("history", { room_id: "all" })).messages).toEqual([first.message]);
+    // Another account's same client id is its own message.
+    const other = await b.request("send_message", { room_id: "all", message: "mine", client_msg_id: "c-1" });
+    expect(other.message.id).not.toBe(first.message.id);
+  });
+});
+
+describe("client_msg_id across a restart", () => {
+  it("gives a repeat sent after the server restarted on its database the original message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chat-cid-"));
+    try {
+      const db = join(dir, "chat.db");
+      const first = await startHarness({ db });
+      const [a] = await first.clients(1);
+      const token = a.token!;
+      await a.request("change_name", { username: "a" });
+      const sent = await a.request("send_message", { room_id: "all", message: "before", client_msg_id: "restart-1" });
+      await first.close();
+      const second = await startHarness({ db });
+      try {
+        const [again] = await second.clients(1);
+        await again.request("auth", { user_id: a.user.id, token });
+        expect(await again.request("send_message", { room_id: "all", message: "before", client_msg_id: "restart-1" })).toEqual(sent);
+        expect((await again.request("history", { room_id: "all" })).messages.map((m) => m.id)).toEqual([sent.message.id]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -69,6 +69,19 @@ describe.each(stores)("%s", (_name, makeStore) => {
     expect(store.page("all", 10, undefined, message(250, "all").id)).toEqual({ messages: [], has_more: false });
   });
 
+  it("finds a message by its sender and client id while it is stored", () => {
+    const store = makeStore();
+    const withId = { ...message(1, "all"), client_msg_id: "c-1" };
+    store.write([{ type: "message_added", key: "all", message: withId }]);
+    expect(store.sentBy(A, "c-1")).toBeUndefined();
+    store.commit();
+    expect(store.sentBy(A, "c-1")).toEqual(withId);
+    expect(store.sentBy(B, "c-1")).toBeUndefined();
+    expect(store.sentBy(A, "c-2")).toBeUndefined();
+    store.prune({ keepPerConversation: 0, beforeId: "ffffffff" }, 100);
+    expect(store.sentBy(A, "c-1")).toBeUndefined();
+  });
+
   it("deletes a direct conversation with its pair", () => {
     const store = makeStore();
     const key = A < B ? `dm:${A}:${B}` : `dm:${B}:${A}`;

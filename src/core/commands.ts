@@ -3,7 +3,7 @@
  * time, token hashes), so that `reduce` stays pure and the same commands always
  * lead to the same state. Plain-text tokens never appear here, only their hashes.
  */
-import type { Ref, RoomTarget } from "../protocol/wire.generated.js";
+import type { Message, Ref, RoomTarget } from "../protocol/wire.generated.js";
 import type { ConnId, MessageId, NodeId, RoomId, UserId } from "./model.js";
 
 /** A fresh guest account: its id and the hash of the token handed to its connection. */
@@ -33,7 +33,11 @@ export type Command =
    * node serves (their tokens can be handed out only there); its other connections end.
    */
   | (RequestBase & { type: "del_user"; guests: Array<NewAccount & { conn: ConnId }> })
-  | (RequestBase & { type: "send_message"; target: Target; text: string; messageId: MessageId })
+  /**
+   * `duplicateOf`: the message the account already sent with `clientMsgId`, found by the shell
+   * when it applies the command (in what it has stored, and in the batch being applied).
+   */
+  | (RequestBase & { type: "send_message"; target: Target; text: string; messageId: MessageId; clientMsgId?: string; duplicateOf?: Message })
   | (RequestBase & { type: "create_room"; room_name: string; roomId: RoomId })
   | (RequestBase & { type: "rename_room"; room_id: RoomId; room_name: string })
   | (RequestBase & { type: "choose_room"; room_id: RoomId })

@@ -51,11 +51,13 @@ export function typing(state: ChatState, cmd: CommandOf<"typing">): Outbound[] {
 }
 
 export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">): Outbound[] {
+  // A repeat of a send already made: its original, and nothing sent or stored again.
+  if (cmd.duplicateOf) return [reply(cmd, "send_message", { message: cmd.duplicateOf })];
   const conversation = conversationOf(state, cmd.conn, cmd.target);
   if ("error" in conversation) return fail(cmd, conversation.error.code, conversation.error.message);
   const sender = conversation.user;
   touch(state, sender);
-  const base = { id: cmd.messageId, from: userView(sender), text: cmd.text, ts: cmd.ts };
+  const base = { id: cmd.messageId, from: userView(sender), text: cmd.text, ts: cmd.ts, ...(cmd.clientMsgId === undefined ? {} : { client_msg_id: cmd.clientMsgId }) };
   let message: Message;
   if ("user_id" in cmd.target) {
     const peer = state.users.get(cmd.target.user_id)!;

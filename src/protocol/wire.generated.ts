@@ -37,9 +37,13 @@ export type PingRequest = unknown;
  */
 export type ReplaceTokenRequest = unknown;
 /**
- * Send to a room (or "all", the lobby) with room_id, or to one user with user_id: exactly one of the two.
+ * Send to a room (or "all", the lobby) with room_id, or to one user with user_id: exactly one of the two. With `client_msg_id`, a repeat from the same account is not sent again: it gets the original message.
  */
 export type SendMessageRequest = SendToRoom | SendToUser;
+/**
+ * An id the sending client chose for a message, 1-64 characters: a repeat with the same one from the same account is the same message.
+ */
+export type ClientMsgId = string;
 /**
  * List the rooms, sorted by name ignoring case, a page at a time: at most `limit` (1-500, default 500) rooms whose names sort after `after` (the last name of the previous page). Other fields, and data that is not an object, are ignored, as the seed protocol allowed any data.
  */
@@ -173,6 +177,7 @@ export interface SendToRoom {
    * 1-4000 characters, not only white space.
    */
   message: string;
+  client_msg_id?: ClientMsgId;
 }
 export interface SendToUser {
   user_id: Uuid;
@@ -180,6 +185,7 @@ export interface SendToUser {
    * 1-4000 characters, not only white space.
    */
   message: string;
+  client_msg_id?: ClientMsgId;
 }
 export interface ShowRoomsPage {
   limit?: number;
@@ -253,6 +259,7 @@ export interface RoomMessage {
   text: string;
   ts: Timestamp;
   room_id: RoomTarget;
+  client_msg_id?: ClientMsgId;
 }
 /**
  * A direct message to one user.
@@ -263,6 +270,7 @@ export interface DirectMessage {
   text: string;
   ts: Timestamp;
   to_user_id: Uuid;
+  client_msg_id?: ClientMsgId;
 }
 /**
  * Your direct conversations, the one with the newest message first: the other account and the last message (null when none is kept). `has_more` when the reply budget cut the list short.

@@ -79,6 +79,7 @@ export const handlers = {
     target: targetOf(d),
     text: d.message,
     messageId: UNSTAMPED,
+    ...(d.client_msg_id === undefined ? {} : { clientMsgId: d.client_msg_id }),
   }),
   create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: uuidv4() }),
   rename_room: (d, ctx) => ({ type: "rename_room", ...base(ctx), room_id: d.room_id, room_name: d.room_name }),

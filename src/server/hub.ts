@@ -17,7 +17,7 @@ import type { Options } from "../config.js";
 import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
 import { isSessionChange, type Change } from "../core/changes.js";
-import type { Command, NewAccount } from "../core/commands.js";
+import type { Command, CommandOf, NewAccount } from "../core/commands.js";
 import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
 import { userView } from "../core/views.js";
@@ -34,7 +34,7 @@ import { errorData, type ErrorCode } from "../protocol/errors.js";
 import { isRequestEvent, type RequestEvent } from "../protocol/events.js";
 import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
-import type { Ref } from "../protocol/wire.generated.js";
+import type { Message, Ref } from "../protocol/wire.generated.js";
 import { failureReason } from "../store/failureReason.js";
 import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
@@ -146,6 +146,8 @@ export function newNodeId(): NodeId {
 /** Largest refused frame still parsed for its ref: beyond this, parsing would cost what the refusal saves. */
 const GLANCE_BYTES = 4096;
 
+const clientKey = (sender: UserId, clientMsgId: string) => `${sender}\u0000${clientMsgId}`;
+
 const NO_OBSERVER: HubObserver = { request() {}, delivered() {} };
 
 /** Rows one retention pass may delete, so that a first prune of a large file blocks the loop only briefly. */
@@ -193,6 +195,8 @@ export class Hub {
   #outbox: Delivery[] = [];
   #applying = false;
   #uncommitted = false;
+  /** Messages with a client id in the batch being applied, not yet committed, by sender and client id. */
+  readonly #sentInBatch = new Map<string, Message>();
   /** Local connections the batch being applied ended. */
   readonly #ended = new Set<ConnId>();
   /** The last entry applied. */
@@ -575,7 +579,10 @@ export class Hub {
     for (let i = 0; i < e.commands.length; i++) {
       const cmd = e.commands[i]!;
       cmd.ts = ts;
-      if (cmd.type === "send_message") cmd.messageId = messageIdAt(at, i);
+      if (cmd.type === "send_message") {
+        cmd.messageId = messageIdAt(at, i);
+        this.#findDuplicate(cmd);
+      }
       this.#cursor = messageIdAt(at, i + 1);
       // An entry of ours whose batch was given up: its requester was answered unavailable already.
       this.#applyOne(cmd, batch?.tickets[i], mine && !batch);
@@ -631,12 +638,24 @@ export class Hub {
     this.#drain(c);
   }
 
+  /**
+   * A send with a client id the account used before gets its original message: every node
+   * looks in the same place (what it stored, then the batch being applied), so all decide alike.
+   */
+  #findDuplicate(cmd: CommandOf<"send_message">): void {
+    const sender = this.#state.connections.get(cmd.conn)?.userId;
+    if (cmd.clientMsgId === undefined || sender === undefined) return;
+    const found = this.#sentInBatch.get(clientKey(sender, cmd.clientMsgId)) ?? this.#opts.store.sentBy(sender, cmd.clientMsgId);
+    if (found) cmd.duplicateOf = found;
+  }
+
   /** Writes a command's changes; returns whether any of them lasts (a single server keeps no sessions). */
   #record(changes: readonly Change[]): boolean {
     if (changes.length === 0) return false;
     let lasting = false;
     const kept: Change[] = [];
     for (const ch of changes) {
+      if (ch.type === "message_added" && ch.message.client_msg_id !== undefined) this.#sentInBatch.set(clientKey(ch.message.from.id, ch.message.client_msg_id), ch.message);
       if (ch.type === "session_deleted" && this.#conns.has(ch.conn)) this.#ended.add(ch.conn);
       if (!isSessionChange(ch)) lasting = true;
       if (this.#cluster || !isSessionChange(ch)) kept.push(ch);
@@ -710,6 +729,8 @@ export class Hub {
 
   /** Commits the batch just applied with the position it reached. */
   #commit(): void {
+    // Committed or dropped, the batch's sends are in the store's hands now.
+    this.#sentInBatch.clear();
     // A single server needs the position only beside lasting changes (to keep message ids rising); a cluster node always, to resume where it stopped.
     if (!this.#uncommitted && !(this.#cluster && this.#position !== undefined)) return;
     this.#uncommitted = false;

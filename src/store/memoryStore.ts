@@ -12,6 +12,13 @@ import { PruneRounds, type Visit } from "./pruneRounds.js";
 import type { Retention } from "./retention.js";
 import type { LogPosition, Store } from "./store.js";
 
+const clientKey = (sender: string, clientMsgId: string) => `${sender}\u0000${clientMsgId}`;
+
+/** The key of the conversation a message belongs to. */
+function conversationKeyOf(m: Message): string {
+  return "room_id" in m ? m.room_id : directKey(m.from.id, m.to_user_id);
+}
+
 /** Index of the first message whose id is not below `id`. */
 const firstNotBelow = (messages: readonly Message[], id: string): number => lowerBound(messages, id, (m) => m.id);
 
@@ -28,6 +35,8 @@ export class MemoryStore implements Store {
   #position: LogPosition | undefined;
   #pending: Change[] = [];
   #lastMessageId: string | undefined;
+  /** Messages sent with a client id, by sender and that id. */
+  readonly #byClientId = new Map<string, Message>();
   readonly #rounds = new PruneRounds();
 
   write(changes: readonly Change[]): void {
@@ -80,6 +89,7 @@ export class MemoryStore implements Store {
         const conversation = this.#messages.get(c.key);
         if (conversation) conversation.push(c.message);
         else this.#messages.set(c.key, [c.message]);
+        if (c.message.client_msg_id !== undefined) this.#byClientId.set(clientKey(c.message.from.id, c.message.client_msg_id), c.message);
         return;
       }
       case "session_put":
@@ -99,6 +109,13 @@ export class MemoryStore implements Store {
         throw new Error(`unhandled change ${JSON.stringify(unhandled)}`);
       }
     }
+  }
+
+  sentBy(sender: string, clientMsgId: string): Message | undefined {
+    const m = this.#byClientId.get(clientKey(sender, clientMsgId));
+    // Gone with its conversation (deleted, or pruned): then it no longer counts.
+    const messages = m && this.#messages.get(conversationKeyOf(m));
+    return messages?.[firstNotBelow(messages, m!.id)] === m ? m : undefined;
   }
 
   lastMessageId(): string | undefined {

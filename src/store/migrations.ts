@@ -40,6 +40,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
         CREATE TABLE guests (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL) WITHOUT ROWID;
       `),
   },
+  {
+    // A message's sender and the id its client chose, so that a repeated send is found, also after a restart.
+    version: 4,
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE messages ADD COLUMN sender TEXT;
+        ALTER TABLE messages ADD COLUMN client_msg_id TEXT;
+        CREATE UNIQUE INDEX messages_by_client_id ON messages (sender, client_msg_id) WHERE client_msg_id IS NOT NULL;
+      `),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

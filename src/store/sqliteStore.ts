@@ -69,6 +69,7 @@ export class SqliteStore implements Store {
   readonly #apply: { [T in Change["type"]]: (c: Extract<Change, { type: T }>) => void };
   readonly #page: Statement<[string, string, number]>;
   readonly #pageAfter: Statement<[string, string, string, number]>;
+  readonly #sentBy: Statement<[string, string]>;
   readonly #commitAll: (changes: Change[], position: LogPosition | undefined) => void;
   readonly #position: Statement<[]>;
 
@@ -93,7 +94,8 @@ export class SqliteStore implements Store {
     const removeMember = s("DELETE FROM members WHERE room_id = ? AND user_id = ?");
     const addPair = s("INSERT OR IGNORE INTO direct_pairs (a, b) VALUES (?, ?)");
     const deletePair = s("DELETE FROM direct_pairs WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)");
-    const addMessage = s("INSERT INTO messages (conv, id, body) VALUES (?, ?, ?)");
+    const addMessage = s("INSERT INTO messages (conv, id, body, sender, client_msg_id) VALUES (?, ?, ?, ?, ?)");
+    this.#sentBy = s("SELECT body FROM messages WHERE sender = ? AND client_msg_id = ?") as Statement<[string, string]>;
     const putSession = s("INSERT OR REPLACE INTO sessions (conn, user_id) VALUES (?, ?)");
     const deleteSession = s("DELETE FROM sessions WHERE conn = ?");
     const putGuest = s("INSERT OR REPLACE INTO guests (id, token_hash) VALUES (?, ?)");
@@ -123,7 +125,7 @@ export class SqliteStore implements Store {
         deletePair.run(c.a, c.b, c.b, c.a);
         deleteConversation.run(directKey(c.a, c.b));
       },
-      message_added: (c) => addMessage.run(c.key, c.message.id, JSON.stringify(c.message)),
+      message_added: (c) => addMessage.run(c.key, c.message.id, JSON.stringify(c.message), c.message.from.id, c.message.client_msg_id ?? null),
       session_put: (c) => putSession.run(c.conn, c.userId),
       session_deleted: (c) => deleteSession.run(c.conn),
       guest_put: (c) => putGuest.run(c.id, c.tokenHash),
@@ -186,6 +188,11 @@ export class SqliteStore implements Store {
     const has_more = rows.length > limit;
     const messages = rows.slice(0, limit).reverse().map((r) => JSON.parse(r.body) as Message);
     return { messages, has_more };
+  }
+
+  sentBy(sender: string, clientMsgId: string): Message | undefined {
+    const row = this.#sentBy.get(sender, clientMsgId) as { body: string } | undefined;
+    return row && (JSON.parse(row.body) as Message);
   }
 
   lastMessageId(): string | undefined {

@@ -6,7 +6,7 @@
  */
 import type { Change } from "../core/changes.js";
 import type { ChatState } from "../core/model.js";
-import type { HistoryReply } from "../protocol/wire.generated.js";
+import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import type { Retention } from "./retention.js";
 
 /** Which log a store follows (`epoch`) and the last entry it applied (`entry`, a stream id `<ms>-<seq>`). */
@@ -27,6 +27,8 @@ export interface Store {
   commit(position?: LogPosition): void;
   /** The position last committed, if any. */
   position(): LogPosition | undefined;
+  /** The message `sender` sent with `clientMsgId`, if it is stored (committed). */
+  sentBy(sender: string, clientMsgId: string): Message | undefined;
   /** The highest message id stored, so that new ids sort after it even if the clock went back. */
   lastMessageId(): string | undefined;
   /** No account, room or message stored: a cluster node with this store can replay the log from its start. */
