@@ -90,6 +90,9 @@ describe("client types", () => {
     expect(members.members.map((m) => m.online)).toEqual([true, true]);
     check("typing", await b.request("typing", { room_id: room.id }));
     check("conversations", await b.request("conversations"));
+    const { message: said } = await b.request("send_message", { room_id: room.id, message: "typo" });
+    check("edit_message", await b.request("edit_message", { message_id: said.id, message: "fixed" }));
+    check("delete_message", await b.request("delete_message", { message_id: said.id }));
     check("exit_room", await b.request("exit_room", { room_id: room.id }));
     check("del_room", await a.request("del_room", { room_id: room.id }));
     const c = await h.client();

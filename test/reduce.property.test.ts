@@ -178,6 +178,19 @@ describe("reduce (property): reads and pages", () => {
     });
   });
 
+  it("lets only a message's author edit it, and only its author or its room's owner delete it", () => {
+    forOneMoreCommand((state, cmd) => {
+      if ((cmd.type !== "edit_message" && cmd.type !== "delete_message") || !cmd.found) return;
+      const user = state.connections.get(cmd.conn)!.userId;
+      const { key, message } = cmd.found;
+      const { out, changes } = reduce(state, cmd);
+      const allowed = message.from.id === user || (cmd.type === "delete_message" && state.rooms.get(key)?.ownerId === user);
+      expect(out[0]!.event).toBe(allowed ? cmd.type : "error");
+      expect(changes.length > 0).toBe(allowed);
+      if (cmd.type === "delete_message" && allowed) expect(state.recent.get(key)?.some((m) => m.id === message.id) ?? false).toBe(false);
+    });
+  });
+
   it("changes nothing for reads and typing: show_rooms, room_members, ping, typing", () => {
     forOneMoreCommand((state, cmd) => {
       if (!["show_rooms", "room_members", "ping", "typing"].includes(cmd.type)) return;

@@ -211,3 +211,58 @@ describe("client_msg_id across a restart", () => {
     }
   });
 });
+
+describe("edit_message and delete_message", () => {
+  it("edits by the author only, tells every reader, and history shows the edit", async () => {
+    const h = harness();
+    const [a, a2, b, outsider] = await h.clients(4);
+    await a2.request("auth", { user_id: a.user.id, token: a.token! });
+    const { room } = await a.request("create_room", { room_name: "e" });
+    await b.request("choose_room", { room_id: room.id });
+    const { message } = await a.request("send_message", { room_id: room.id, message: "frist" });
+    await h.settle(a, a2, b, outsider);
+    for (const c of [a, a2, b, outsider]) take(c);
+
+    expect((await rejection(b.request("edit_message", { message_id: message.id, message: "mine now" }))).code).toBe("forbidden");
+    const edited = (await a.request("edit_message", { message_id: message.id, message: "first" })).message;
+    expect(edited).toMatchObject({ id: message.id, ts: message.ts, text: "first", from: message.from, room_id: room.id });
+    expect(edited.edited_ts! >= message.ts).toBe(true);
+    await h.settle(a, a2, b, outsider);
+    for (const c of [a2, b]) expect(take(c, "message_edited")).toEqual([{ event: "message_edited", data: { message: edited } }]);
+    expect(take(outsider, "message_edited")).toEqual([]);
+    expect((await b.request("history", { room_id: room.id })).messages).toEqual([edited]);
+    expect((await b.request("choose_room", { room_id: room.id })).history).toEqual([edited]);
+    expect((await rejection(a.request("edit_message", { message_id: "00000000-0000-7000-8000-000000000000", message: "x" }))).code).toBe("not_found");
+  });
+
+  it("deletes by the author, or the owner in their room; history leaves it out and its client id is free again", async () => {
+    const h = harness();
+    const [owner, b, c] = await h.clients(3);
+    const { room } = await owner.request("create_room", { room_name: "d" });
+    await b.request("choose_room", { room_id: room.id });
+    await c.request("choose_room", { room_id: room.id });
+    const byB = (await b.request("send_message", { room_id: room.id, message: "b's", client_msg_id: "x" })).message;
+    const byC = (await c.request("send_message", { room_id: room.id, message: "c's" })).message;
+    expect((await rejection(c.request("delete_message", { message_id: byB.id }))).code).toBe("forbidden");
+    await h.settle(owner, b, c);
+    for (const x of [owner, b, c]) take(x);
+    expect(await owner.request("delete_message", { message_id: byB.id })).toEqual({ message_id: byB.id });
+    expect(await c.request("delete_message", { message_id: byC.id })).toEqual({ message_id: byC.id });
+    await h.settle(owner, b, c);
+    expect(take(b, "message_deleted").map((f) => f.data)).toEqual([
+      { message_id: byB.id, room_id: room.id },
+      { message_id: byC.id, room_id: room.id },
+    ]);
+    expect((await b.request("history", { room_id: room.id })).messages).toEqual([]);
+    expect((await rejection(owner.request("delete_message", { message_id: byB.id }))).code).toBe("not_found");
+    const again = (await b.request("send_message", { room_id: room.id, message: "b's again", client_msg_id: "x" })).message;
+    expect(again.id).not.toBe(byB.id);
+    // In a direct conversation only the author may delete; the other side is told where it was.
+    take(c);
+    const dm = (await b.request("send_message", { user_id: c.user.id, message: "psst" })).message;
+    expect((await rejection(c.request("delete_message", { message_id: dm.id }))).code).toBe("forbidden");
+    await b.request("delete_message", { message_id: dm.id });
+    await h.settle(c);
+    expect(take(c, "message_deleted").map((f) => f.data)).toEqual([{ message_id: dm.id, from_user_id: b.user.id, to_user_id: c.user.id }]);
+  });
+});

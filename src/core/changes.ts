@@ -7,7 +7,7 @@
  * a cluster node stores them, because other nodes' connections outlive it.
  */
 import type { Message } from "../protocol/wire.generated.js";
-import type { ChatState, ConnId, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
+import type { ChatState, ConnId, MessageId, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
 
 export type Change =
   | { type: "user_put"; id: UserId; username: string | null; tokenHash: string }
@@ -22,6 +22,9 @@ export type Change =
   | { type: "direct_pair_deleted"; a: UserId; b: UserId }
   /** `key` is the room id, LOBBY or directKey(a, b). */
   | { type: "message_added"; key: string; message: Message }
+  /** The message as it is now, replacing the stored one of the same id. */
+  | { type: "message_edited"; key: string; message: Message }
+  | { type: "message_deleted"; key: string; id: MessageId }
   | { type: "session_put"; conn: ConnId; userId: UserId }
   | { type: "session_deleted"; conn: ConnId }
   /** A pristine account (nothing refers to it yet), or its new token hash. */

@@ -23,6 +23,12 @@ interface RequestBase extends Base {
 
 export type Target = { room_id: RoomTarget } | { user_id: UserId };
 
+/** A stored message and the key of its conversation (a room id, LOBBY or directKey(a, b)). */
+export interface StoredMessage {
+  key: string;
+  message: Message;
+}
+
 export type Command =
   | (Base & { type: "connect"; guest: NewAccount })
   | (Base & { type: "disconnect" })
@@ -44,6 +50,9 @@ export type Command =
   | (RequestBase & { type: "show_rooms"; limit: number; after?: string })
   | (RequestBase & { type: "room_members"; room_id: RoomId; limit: number; after?: UserId })
   | (RequestBase & { type: "typing"; target: Target })
+  /** `found`: the message and its conversation's key, looked up by the shell when it applies the command (absent: no such message). */
+  | (RequestBase & { type: "edit_message"; message_id: MessageId; text: string; found?: StoredMessage })
+  | (RequestBase & { type: "delete_message"; message_id: MessageId; found?: StoredMessage })
   | (RequestBase & { type: "del_room"; room_id: RoomId })
   | (RequestBase & { type: "exit_room"; room_id: RoomId })
   | (RequestBase & { type: "ping" })

@@ -50,6 +50,51 @@ export function typing(state: ChatState, cmd: CommandOf<"typing">): Outbound[] {
   return out;
 }
 
+/** Who may read the conversation of `key` now: where a change to one of its messages goes. */
+function readersOf(key: string, message: Message, except: ConnId): Audience {
+  if (key === LOBBY) return { kind: "everyone" };
+  if ("room_id" in message) return { kind: "room", room: key };
+  return { kind: "users", users: [message.from.id, message.to_user_id], except };
+}
+
+/** Replaces (or, with `undefined`, drops) a message among a conversation's recent ones. */
+function reviseRecent(state: ChatState, key: string, id: string, message: Message | undefined): void {
+  const recent = state.recent.get(key);
+  const i = recent?.findIndex((m) => m.id === id) ?? -1;
+  if (!recent || i < 0) return;
+  if (message) recent[i] = message;
+  else recent.splice(i, 1);
+  if (recent.length === 0) state.recent.delete(key);
+}
+
+export function editMessage(state: ChatState, cmd: CommandOf<"edit_message">): Outbound[] {
+  const user = accountOf(state, cmd.conn);
+  const found = cmd.found;
+  if (!found) return fail(cmd, "not_found", `No message has the id ${cmd.message_id}.`);
+  if (found.message.from.id !== user.id) return fail(cmd, "forbidden", "Only its author may edit a message.");
+  const message: Message = { ...found.message, text: cmd.text, edited_ts: cmd.ts };
+  record(state, { type: "message_edited", key: found.key, message });
+  reviseRecent(state, found.key, message.id, message);
+  trimRecent(state.recent.get(found.key) ?? []);
+  return [reply(cmd, "edit_message", { message }), { to: readersOf(found.key, message, cmd.conn), event: "message_edited", data: { message } }];
+}
+
+export function deleteMessage(state: ChatState, cmd: CommandOf<"delete_message">): Outbound[] {
+  const user = accountOf(state, cmd.conn);
+  const found = cmd.found;
+  if (!found) return fail(cmd, "not_found", `No message has the id ${cmd.message_id}.`);
+  const { key, message } = found;
+  const ownsRoom = "room_id" in message && state.rooms.get(key)?.ownerId === user.id;
+  if (message.from.id !== user.id && !ownsRoom) return fail(cmd, "forbidden", "Only its author, or the owner of its room, may delete a message.");
+  record(state, { type: "message_deleted", key, id: message.id });
+  reviseRecent(state, key, message.id, undefined);
+  const where = "room_id" in message ? { room_id: message.room_id } : { from_user_id: message.from.id, to_user_id: message.to_user_id };
+  return [
+    reply(cmd, "delete_message", { message_id: message.id }),
+    { to: readersOf(key, message, cmd.conn), event: "message_deleted", data: { message_id: message.id, ...where } },
+  ];
+}
+
 export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">): Outbound[] {
   // A repeat of a send already made: its original, and nothing sent or stored again.
   if (cmd.duplicateOf) return [reply(cmd, "send_message", { message: cmd.duplicateOf })];

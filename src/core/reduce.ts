@@ -10,7 +10,7 @@
 import { auth, changeName, connect, delUser, disconnect, nodeGone, replaceToken, signOut } from "./accounts.js";
 import type { Change } from "./changes.js";
 import type { Command } from "./commands.js";
-import { sendMessage, typing } from "./messages.js";
+import { deleteMessage, editMessage, sendMessage, typing } from "./messages.js";
 import { presencePushes, roomMembers } from "./presence.js";
 import type { ChatState } from "./model.js";
 import type { Outbound } from "./outbound.js";
@@ -54,6 +54,10 @@ function apply(state: ChatState, cmd: Command): Outbound[] {
       return roomMembers(state, cmd);
     case "typing":
       return typing(state, cmd);
+    case "edit_message":
+      return editMessage(state, cmd);
+    case "delete_message":
+      return deleteMessage(state, cmd);
     case "del_room":
       return delRoom(state, cmd);
     case "exit_room":

@@ -33,6 +33,8 @@ export function mayWrite(state: ChatState, cmd: Command): boolean {
     case "del_room":
     case "exit_room":
     case "replace_token":
+    case "edit_message":
+    case "delete_message":
       return true;
     default: {
       const unhandled: never = cmd;
@@ -63,6 +65,8 @@ export function accountsMadePermanent(state: ChatState, cmd: Command): UserId[] 
     case "rename_room":
     case "del_room":
     case "exit_room":
+    case "edit_message":
+    case "delete_message":
       return [];
     case "change_name":
     case "create_room":

@@ -22,6 +22,8 @@ export const REQUEST_EVENTS = [
   "room_members",
   "typing",
   "conversations",
+  "edit_message",
+  "delete_message",
 ] as const satisfies readonly (keyof RequestDataMap)[];
 
 export const PUSH_EVENTS = [
@@ -38,6 +40,8 @@ export const PUSH_EVENTS = [
   "signed_out",
   "presence",
   "user_typing",
+  "message_edited",
+  "message_deleted",
   "error",
 ] as const satisfies readonly (keyof PushDataMap)[];
 

@@ -123,7 +123,7 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
   if (malformed !== undefined) {
     return badRequest(event, [{ pointer: malformed, reason: NOT_WELL_FORMED }], ref);
   }
-  if (event === "send_message") {
+  if (event === "send_message" || event === "edit_message") {
     const length = [...(data as { message: string }).message].length;
     if (length > limits.maxMessageChars) {
       return badRequest(event, [{ pointer: "/data/message", reason: `must be at most ${limits.maxMessageChars} characters` }], ref);

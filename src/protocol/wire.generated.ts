@@ -93,6 +93,8 @@ export interface RequestDataMap {
   create_room: CreateRoomRequest;
   del_room: DelRoomRequest;
   del_user: DelUserRequest;
+  delete_message: DeleteMessageRequest;
+  edit_message: EditMessageRequest;
   exit_room: ExitRoomRequest;
   history: HistoryRequest;
   ping: PingRequest;
@@ -137,6 +139,22 @@ export interface CreateRoomRequest {
  */
 export interface DelRoomRequest {
   room_id: Uuid;
+}
+/**
+ * Delete a message you sent, or any message in a room you own.
+ */
+export interface DeleteMessageRequest {
+  message_id: Uuid;
+}
+/**
+ * Replace the text of a message you sent.
+ */
+export interface EditMessageRequest {
+  message_id: Uuid;
+  /**
+   * 1-4000 characters, not only white space.
+   */
+  message: string;
 }
 /**
  * Leave a room.
@@ -209,6 +227,8 @@ export interface ReplyDataMap {
   create_room: CreateRoomReply;
   del_room: DelRoomReply;
   del_user: DelUserReply;
+  delete_message: DeleteMessageReply;
+  edit_message: EditMessageReply;
   exit_room: ExitRoomReply;
   history: HistoryReply;
   ping: PingReply;
@@ -260,6 +280,7 @@ export interface RoomMessage {
   ts: Timestamp;
   room_id: RoomTarget;
   client_msg_id?: ClientMsgId;
+  edited_ts?: Timestamp;
 }
 /**
  * A direct message to one user.
@@ -271,6 +292,7 @@ export interface DirectMessage {
   ts: Timestamp;
   to_user_id: Uuid;
   client_msg_id?: ClientMsgId;
+  edited_ts?: Timestamp;
 }
 /**
  * Your direct conversations, the one with the newest message first: the other account and the last message (null when none is kept). `has_more` when the reply budget cut the list short.
@@ -303,6 +325,18 @@ export interface DelRoomReply {
  */
 export interface DelUserReply {
   deleted_user_id: Uuid;
+}
+/**
+ * The id of the message deleted.
+ */
+export interface DeleteMessageReply {
+  message_id: Uuid;
+}
+/**
+ * The message as edited.
+ */
+export interface EditMessageReply {
+  message: Message;
 }
 /**
  * The id of the room left.
@@ -390,6 +424,8 @@ export interface PushDataMap {
   member_joined: MemberJoinedPush;
   member_left: MemberLeftPush;
   message: MessagePush;
+  message_deleted: MessageDeletedPush;
+  message_edited: MessageEditedPush;
   presence: PresencePush;
   room_created: RoomCreatedPush;
   room_deleted: RoomDeletedPush;
@@ -459,6 +495,21 @@ export interface MemberJoinedPush {
 export interface MemberLeftPush {
   room_id: Uuid;
   user: User;
+}
+/**
+ * A message you could read was deleted: its id, and its conversation (a room, "all", or for a direct message the two accounts).
+ */
+export interface MessageDeletedPush {
+  message_id: Uuid;
+  room_id?: RoomTarget;
+  from_user_id?: Uuid;
+  to_user_id?: Uuid;
+}
+/**
+ * A message you can read was edited: the message as it is now.
+ */
+export interface MessageEditedPush {
+  message: Message;
 }
 /**
  * An account that shares a room or a direct conversation with yours came online (its first connection) or went offline (its last one closed).

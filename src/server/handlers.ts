@@ -92,6 +92,8 @@ export const handlers = {
   },
   del_room: (d, ctx) => ({ type: "del_room", ...base(ctx), room_id: d.room_id }),
   typing: (d, ctx) => ({ type: "typing", ...base(ctx), target: targetOf(d) }),
+  edit_message: (d, ctx) => ({ type: "edit_message", ...base(ctx), message_id: d.message_id, text: d.message }),
+  delete_message: (d, ctx) => ({ type: "delete_message", ...base(ctx), message_id: d.message_id }),
   room_members: (d, ctx) => {
     const cmd: Command = { type: "room_members", ...base(ctx), room_id: d.room_id, limit: d.limit ?? 1000 };
     if (d.after !== undefined) cmd.after = d.after;

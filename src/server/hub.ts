@@ -17,7 +17,7 @@ import type { Options } from "../config.js";
 import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
 import { isSessionChange, type Change } from "../core/changes.js";
-import type { Command, CommandOf, NewAccount } from "../core/commands.js";
+import type { Command, CommandOf, NewAccount, StoredMessage } from "../core/commands.js";
 import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
 import { userView } from "../core/views.js";
@@ -197,6 +197,8 @@ export class Hub {
   #uncommitted = false;
   /** Messages with a client id in the batch being applied, not yet committed, by sender and client id. */
   readonly #sentInBatch = new Map<string, Message>();
+  /** Messages added, edited (the message) or deleted (null) in the batch being applied, not yet committed, by id. */
+  readonly #messagesInBatch = new Map<string, StoredMessage | null>();
   /** Local connections the batch being applied ended. */
   readonly #ended = new Set<ConnId>();
   /** The last entry applied. */
@@ -583,6 +585,10 @@ export class Hub {
         cmd.messageId = messageIdAt(at, i);
         this.#findDuplicate(cmd);
       }
+      if (cmd.type === "edit_message" || cmd.type === "delete_message") {
+        const found = this.#findMessage(cmd.message_id);
+        if (found) cmd.found = found;
+      }
       this.#cursor = messageIdAt(at, i + 1);
       // An entry of ours whose batch was given up: its requester was answered unavailable already.
       this.#applyOne(cmd, batch?.tickets[i], mine && !batch);
@@ -649,6 +655,13 @@ export class Hub {
     if (found) cmd.duplicateOf = found;
   }
 
+  /** A message as it stands at this point of the log: in the batch being applied, or else as stored. */
+  #findMessage(id: string): StoredMessage | undefined {
+    const inBatch = this.#messagesInBatch.get(id);
+    if (inBatch !== undefined) return inBatch ?? undefined;
+    return this.#opts.store.message(id);
+  }
+
   /** Writes a command's changes; returns whether any of them lasts (a single server keeps no sessions). */
   #record(changes: readonly Change[]): boolean {
     if (changes.length === 0) return false;
@@ -656,6 +669,8 @@ export class Hub {
     const kept: Change[] = [];
     for (const ch of changes) {
       if (ch.type === "message_added" && ch.message.client_msg_id !== undefined) this.#sentInBatch.set(clientKey(ch.message.from.id, ch.message.client_msg_id), ch.message);
+      if (ch.type === "message_added" || ch.type === "message_edited") this.#messagesInBatch.set(ch.message.id, { key: ch.key, message: ch.message });
+      if (ch.type === "message_deleted") this.#messagesInBatch.set(ch.id, null);
       if (ch.type === "session_deleted" && this.#conns.has(ch.conn)) this.#ended.add(ch.conn);
       if (!isSessionChange(ch)) lasting = true;
       if (this.#cluster || !isSessionChange(ch)) kept.push(ch);
@@ -729,8 +744,9 @@ export class Hub {
 
   /** Commits the batch just applied with the position it reached. */
   #commit(): void {
-    // Committed or dropped, the batch's sends are in the store's hands now.
+    // Committed or dropped, the batch's messages are in the store's hands now.
     this.#sentInBatch.clear();
+    this.#messagesInBatch.clear();
     // A single server needs the position only beside lasting changes (to keep message ids rising); a cluster node always, to resume where it stopped.
     if (!this.#uncommitted && !(this.#cluster && this.#position !== undefined)) return;
     this.#uncommitted = false;

@@ -4,6 +4,7 @@
  * contract (changes apply at `commit`, in order), checked by the same tests.
  */
 import type { Change } from "../core/changes.js";
+import type { StoredMessage } from "../core/commands.js";
 import { addTo, directKey, removeFrom, type ChatState } from "../core/model.js";
 import { itself, lowerBound, upperBound } from "../core/sorted.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
@@ -92,6 +93,22 @@ export class MemoryStore implements Store {
         if (c.message.client_msg_id !== undefined) this.#byClientId.set(clientKey(c.message.from.id, c.message.client_msg_id), c.message);
         return;
       }
+      case "message_edited": {
+        const messages = this.#messages.get(c.key);
+        const i = messages ? firstNotBelow(messages, c.message.id) : -1;
+        if (messages?.[i]?.id !== c.message.id) return;
+        const before = messages[i]!;
+        messages[i] = c.message;
+        if (before.client_msg_id !== undefined) this.#byClientId.set(clientKey(before.from.id, before.client_msg_id), c.message);
+        return;
+      }
+      case "message_deleted": {
+        const messages = this.#messages.get(c.key);
+        const i = messages ? firstNotBelow(messages, c.id) : -1;
+        if (messages?.[i]?.id === c.id) messages.splice(i, 1);
+        if (messages?.length === 0) this.#messages.delete(c.key);
+        return;
+      }
       case "session_put":
         this.#sessions.set(c.conn, c.userId);
         return;
@@ -109,6 +126,15 @@ export class MemoryStore implements Store {
         throw new Error(`unhandled change ${JSON.stringify(unhandled)}`);
       }
     }
+  }
+
+  message(id: string): StoredMessage | undefined {
+    // Tests and development only: a scan is fine.
+    for (const [key, messages] of this.#messages) {
+      const m = messages[firstNotBelow(messages, id)];
+      if (m?.id === id) return { key, message: m };
+    }
+    return undefined;
   }
 
   sentBy(sender: string, clientMsgId: string): Message | undefined {

@@ -50,6 +50,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
         CREATE UNIQUE INDEX messages_by_client_id ON messages (sender, client_msg_id) WHERE client_msg_id IS NOT NULL;
       `),
   },
+  {
+    // A message found by its id alone, for edits and deletes.
+    version: 5,
+    up: (db) => db.exec("CREATE INDEX messages_by_id ON messages (id)"),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -78,6 +78,8 @@ export class SqlitePrune {
         const census = this.#census.get(c.key);
         if (census) census.above++;
       } else if (c.type === "room_deleted") this.#census.delete(c.id);
+      // A message deleted by hand: the count is taken again when the conversation's turn comes.
+      else if (c.type === "message_deleted") this.#census.delete(c.key);
       else if (c.type === "direct_pair_deleted") this.#census.delete(directKey(c.a, c.b));
     }
   }

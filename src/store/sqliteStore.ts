@@ -9,6 +9,7 @@ import { renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { Change } from "../core/changes.js";
+import type { StoredMessage } from "../core/commands.js";
 import { directKey, type ChatState } from "../core/model.js";
 import { loadState, type StoredRows } from "./loadState.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
@@ -70,6 +71,7 @@ export class SqliteStore implements Store {
   readonly #page: Statement<[string, string, number]>;
   readonly #pageAfter: Statement<[string, string, string, number]>;
   readonly #sentBy: Statement<[string, string]>;
+  readonly #byId: Statement<[string]>;
   readonly #commitAll: (changes: Change[], position: LogPosition | undefined) => void;
   readonly #position: Statement<[]>;
 
@@ -96,6 +98,9 @@ export class SqliteStore implements Store {
     const deletePair = s("DELETE FROM direct_pairs WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)");
     const addMessage = s("INSERT INTO messages (conv, id, body, sender, client_msg_id) VALUES (?, ?, ?, ?, ?)");
     this.#sentBy = s("SELECT body FROM messages WHERE sender = ? AND client_msg_id = ?") as Statement<[string, string]>;
+    this.#byId = s("SELECT conv, body FROM messages WHERE id = ?") as Statement<[string]>;
+    const editMessage = s("UPDATE messages SET body = ? WHERE conv = ? AND id = ?");
+    const deleteMessage = s("DELETE FROM messages WHERE conv = ? AND id = ?");
     const putSession = s("INSERT OR REPLACE INTO sessions (conn, user_id) VALUES (?, ?)");
     const deleteSession = s("DELETE FROM sessions WHERE conn = ?");
     const putGuest = s("INSERT OR REPLACE INTO guests (id, token_hash) VALUES (?, ?)");
@@ -126,6 +131,8 @@ export class SqliteStore implements Store {
         deleteConversation.run(directKey(c.a, c.b));
       },
       message_added: (c) => addMessage.run(c.key, c.message.id, JSON.stringify(c.message), c.message.from.id, c.message.client_msg_id ?? null),
+      message_edited: (c) => editMessage.run(JSON.stringify(c.message), c.key, c.message.id),
+      message_deleted: (c) => deleteMessage.run(c.key, c.id),
       session_put: (c) => putSession.run(c.conn, c.userId),
       session_deleted: (c) => deleteSession.run(c.conn),
       guest_put: (c) => putGuest.run(c.id, c.tokenHash),
@@ -188,6 +195,11 @@ export class SqliteStore implements Store {
     const has_more = rows.length > limit;
     const messages = rows.slice(0, limit).reverse().map((r) => JSON.parse(r.body) as Message);
     return { messages, has_more };
+  }
+
+  message(id: string): StoredMessage | undefined {
+    const row = this.#byId.get(id) as { conv: string; body: string } | undefined;
+    return row && { key: row.conv, message: JSON.parse(row.body) as Message };
   }
 
   sentBy(sender: string, clientMsgId: string): Message | undefined {

@@ -5,6 +5,7 @@
  * batch the log position it reached.
  */
 import type { Change } from "../core/changes.js";
+import type { StoredMessage } from "../core/commands.js";
 import type { ChatState } from "../core/model.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import type { Retention } from "./retention.js";
@@ -27,6 +28,8 @@ export interface Store {
   commit(position?: LogPosition): void;
   /** The position last committed, if any. */
   position(): LogPosition | undefined;
+  /** A stored (committed) message by its id, with its conversation's key. */
+  message(id: string): StoredMessage | undefined;
   /** The message `sender` sent with `clientMsgId`, if it is stored (committed). */
   sentBy(sender: string, clientMsgId: string): Message | undefined;
   /** The highest message id stored, so that new ids sort after it even if the clock went back. */

@@ -7,7 +7,7 @@ import { reduce, type Step } from "../../src/core/reduce.js";
 const OPS = [
   "connect", "disconnect", "auth", "auth_wrong", "change_name", "del_user", "send_room", "send_lobby",
   "send_user", "create_room", "rename_room", "choose_room", "show_rooms", "del_room", "exit_room",
-  "ping", "show_rooms_page", "sign_out", "replace_token", "node_gone", "typing_room", "typing_user", "room_members",
+  "ping", "show_rooms_page", "sign_out", "replace_token", "node_gone", "typing_room", "typing_user", "room_members", "edit", "delete",
 ] as const;
 type Op = (typeof OPS)[number];
 export interface StepSpec { op: Op; a: number; b: number; name: string }
@@ -105,6 +105,14 @@ export function commandFor(state: ChatState, spec: StepSpec, nextId: () => strin
       return { type: "typing", ...base, target: { room_id: room } };
     case "typing_user":
       return { type: "typing", ...base, target: { user_id: user } };
+    case "edit":
+    case "delete": {
+      // As the shell does: the message looked up where it is kept (here, among the recent ones).
+      const kept = [...state.recent].flatMap(([key, messages]) => messages.map((message) => ({ key, message })));
+      const found = pick(kept, spec.b);
+      const ids = { message_id: found?.message.id ?? nextId(), ...(found && { found }) };
+      return spec.op === "edit" ? { type: "edit_message", ...base, ...ids, text: `edited ${spec.name}` } : { type: "delete_message", ...base, ...ids };
+    }
     case "room_members":
       return { type: "room_members", ...base, room_id: room, limit: 1 + (spec.b % 3), ...(spec.a % 2 === 0 ? {} : { after: user }) };
   }
