@@ -266,3 +266,27 @@ describe("edit_message and delete_message", () => {
     expect(take(c, "message_deleted").map((f) => f.data)).toEqual([{ message_id: dm.id, from_user_id: b.user.id, to_user_id: c.user.id }]);
   });
 });
+
+describe("current names", () => {
+  it("shows a sender's current name in history and choose_room, marks a deleted sender, and tells direct peers of a rename", async () => {
+    const h = harness();
+    const [a, b] = await h.clients(2);
+    await a.request("change_name", { username: "al" });
+    const { room } = await b.request("create_room", { room_name: "names" });
+    await a.request("choose_room", { room_id: room.id });
+    await a.request("send_message", { room_id: room.id, message: "hi" });
+    await a.request("send_message", { user_id: b.user.id, message: "psst" });
+    await h.settle(a, b);
+    await b.request("exit_room", { room_id: room.id });
+    take(b);
+    // b shares only a direct conversation with a now, and still hears the rename.
+    await a.request("change_name", { username: "alice" });
+    await h.settle(b);
+    expect(take(b, "user_renamed")).toEqual([{ event: "user_renamed", data: { user: { id: a.user.id, username: "alice" } } }]);
+    expect((await b.request("history", { user_id: a.user.id })).messages[0]!.from).toEqual({ id: a.user.id, username: "alice" });
+    expect((await b.request("choose_room", { room_id: room.id })).history[0]!.from).toEqual({ id: a.user.id, username: "alice" });
+    const gone = a.user.id;
+    await a.request("del_user");
+    expect((await b.request("history", { room_id: room.id })).messages[0]!.from).toEqual({ id: gone, username: null, deleted: true });
+  });
+});

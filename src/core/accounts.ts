@@ -130,7 +130,7 @@ export function changeName(state: ChatState, cmd: CommandOf<"change_name">): Out
   user.username = cmd.username;
   user.touched = true;
   putUser(state, user);
-  const audience = new Set<UserId>([user.id]);
+  const audience = new Set<UserId>([user.id, ...(state.directPeers.get(user.id) ?? [])]);
   for (const roomId of state.memberships.get(user.id) ?? []) {
     for (const member of state.rooms.get(roomId)?.members ?? []) audience.add(member);
   }

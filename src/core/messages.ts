@@ -6,7 +6,7 @@ import type { CommandOf, Target } from "./commands.js";
 import { addTo, directKey, LOBBY, trimRecent, type ChatState, type ConnId, type UserRecord } from "./model.js";
 import type { Audience, Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
-import { userView } from "./views.js";
+import { currentMessage, userView } from "./views.js";
 
 function remember(state: ChatState, key: string, message: Message): void {
   const recent = state.recent.get(key);
@@ -76,7 +76,8 @@ export function editMessage(state: ChatState, cmd: CommandOf<"edit_message">): O
   record(state, { type: "message_edited", key: found.key, message });
   reviseRecent(state, found.key, message.id, message);
   trimRecent(state.recent.get(found.key) ?? []);
-  return [reply(cmd, "edit_message", { message }), { to: readersOf(found.key, message, cmd.conn), event: "message_edited", data: { message } }];
+  const shown = currentMessage(state, message);
+  return [reply(cmd, "edit_message", { message: shown }), { to: readersOf(found.key, message, cmd.conn), event: "message_edited", data: { message: shown } }];
 }
 
 export function deleteMessage(state: ChatState, cmd: CommandOf<"delete_message">): Outbound[] {

@@ -7,7 +7,7 @@ import type { Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
 import { indexRoomName, unindexRoomName } from "./roomNames.js";
 import { itself, upperBound } from "./sorted.js";
-import { roomListing, roomView, userView } from "./views.js";
+import { currentMessage, roomListing, roomView, userView } from "./views.js";
 
 /** Removes a room with its memberships and history; everyone is told. */
 export function deleteRoom(state: ChatState, roomId: RoomId, by: User): Outbound[] {
@@ -102,7 +102,7 @@ export function chooseRoom(state: ChatState, cmd: CommandOf<"choose_room">): Out
   const room = findRoom(state, cmd);
   if (Array.isArray(room)) return room;
   const user = accountOf(state, cmd.conn);
-  const history = [...(state.recent.get(room.id) ?? [])];
+  const history = (state.recent.get(room.id) ?? []).map((m) => currentMessage(state, m));
   if (room.members.has(user.id)) return [reply(cmd, "choose_room", { room: roomView(room), history })];
   const joinedTooMany = joinedLimit(state, user);
   if (joinedTooMany) return fail(cmd, "limit_reached", joinedTooMany);

@@ -1,9 +1,16 @@
 /** Wire views of state records. */
-import type { Room, RoomListing, User } from "../protocol/wire.generated.js";
-import { nameKey, type RoomRecord, type UserRecord } from "./model.js";
+import type { Message, Room, RoomListing, User } from "../protocol/wire.generated.js";
+import { nameKey, type ChatState, type RoomRecord, type UserRecord } from "./model.js";
 
 export function userView(u: UserRecord): User {
   return { id: u.id, username: u.username };
+}
+
+/** A message as it reads now: `from` with its sender's current name, or marked deleted once the account is gone. */
+export function currentMessage(state: ChatState, m: Message): Message {
+  const sender = state.users.get(m.from.id);
+  const from: User = sender ? userView(sender) : { id: m.from.id, username: null, deleted: true };
+  return from.username === m.from.username && from.deleted === m.from.deleted ? m : { ...m, from };
 }
 
 export function roomView(r: RoomRecord): Room {

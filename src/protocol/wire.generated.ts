@@ -250,6 +250,10 @@ export interface AuthReply {
 export interface User {
   id: Uuid;
   username: string | null;
+  /**
+   * Present (true) when the account was deleted: `username` is then null.
+   */
+  deleted?: true;
 }
 export interface Room {
   id: Uuid;

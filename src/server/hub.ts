@@ -20,7 +20,7 @@ import { isSessionChange, type Change } from "../core/changes.js";
 import type { Command, CommandOf, NewAccount, StoredMessage } from "../core/commands.js";
 import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
-import { userView } from "../core/views.js";
+import { currentMessage, userView } from "../core/views.js";
 import { directKey, nodeOf, type ChatState, type ConnId, type Limits, type NodeId, type UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
@@ -796,7 +796,10 @@ export class Hub {
     const bound = this.#cursor ?? this.#boundAfterNow();
     const peers = [...(this.#state.directPeers.get(me) ?? [])].map((id) => userView(this.#state.users.get(id)!));
     const reply = () => {
-      const conversations = peers.map((user) => ({ user, last_message: this.#opts.store.page(directKey(me, user.id), 1, bound).messages[0] ?? null }));
+      const conversations = peers.map((user) => {
+        const last = this.#opts.store.page(directKey(me, user.id), 1, bound).messages[0];
+        return { user, last_message: last === undefined ? null : currentMessage(this.#state, last) };
+      });
       conversations.sort((x, y) => ((y.last_message?.id ?? "") > (x.last_message?.id ?? "") ? 1 : -1));
       return withinBudget((d) => envelope("conversations", d, q.ref), { conversations, has_more: false }, this.#opts.limits.maxReplyBytes, fitConversations);
     };
@@ -817,7 +820,11 @@ export class Hub {
     const bound = this.#cursor ?? this.#boundAfterNow();
     const before = q.before === undefined || (bound !== undefined && bound < q.before) ? bound : q.before;
     const fit = q.after === undefined ? fitPage : fitPageAfter;
-    const page = () => withinBudget((d) => envelope("history", d, q.ref), this.#opts.store.page(conversation.key, q.limit, before, q.after), this.#opts.limits.maxReplyBytes, fit);
+    const page = () => {
+      const read = this.#opts.store.page(conversation.key, q.limit, before, q.after);
+      const current = { ...read, messages: read.messages.map((m) => currentMessage(this.#state, m)) };
+      return withinBudget((d) => envelope("history", d, q.ref), current, this.#opts.limits.maxReplyBytes, fit);
+    };
     // While a batch is being applied the page is read once it is committed, in its place among the replies.
     this.#send([peer], this.#applying ? page : page());
     this.#observer.request("history", "ok");
