@@ -36,39 +36,24 @@ function fitting(items: readonly unknown[], maxBytes: number, fromEnd: boolean):
   return keep;
 }
 
-export function fitPage(page: HistoryReply, maxBytes: number): HistoryReply {
-  const keep = fitting(page.messages, maxBytes, true);
-  if (keep === page.messages.length) return page;
-  return { messages: page.messages.slice(page.messages.length - keep), has_more: true };
+/**
+ * A reply's list cut to what fits, kept from its end (the newest messages) or its start;
+ * a reply that pages (`has_more`) then says there is more.
+ */
+function cutList<R extends object, K extends keyof R>(field: K, fromEnd: boolean): (reply: R, maxBytes: number) => R {
+  return (reply, maxBytes) => {
+    const items = reply[field] as unknown as readonly unknown[];
+    const keep = fitting(items, maxBytes, fromEnd);
+    if (keep === items.length) return reply;
+    const kept = fromEnd ? items.slice(items.length - keep) : items.slice(0, keep);
+    return { ...reply, [field]: kept, ...("has_more" in reply && { has_more: true }) };
+  };
 }
 
+export const fitPage = cutList<HistoryReply, "messages">("messages", true);
 /** A page read forward (`after`) keeps its oldest messages, so that paging on with the last one's id reads the rest. */
-export function fitPageAfter(page: HistoryReply, maxBytes: number): HistoryReply {
-  const keep = fitting(page.messages, maxBytes, false);
-  if (keep === page.messages.length) return page;
-  return { messages: page.messages.slice(0, keep), has_more: true };
-}
-
-export function fitRecent(reply: ChooseRoomReply, maxBytes: number): ChooseRoomReply {
-  const keep = fitting(reply.history, maxBytes, true);
-  if (keep === reply.history.length) return reply;
-  return { ...reply, history: reply.history.slice(reply.history.length - keep) };
-}
-
-export function fitConversations(reply: ConversationsReply, maxBytes: number): ConversationsReply {
-  const keep = fitting(reply.conversations, maxBytes, false);
-  if (keep === reply.conversations.length) return reply;
-  return { conversations: reply.conversations.slice(0, keep), has_more: true };
-}
-
-export function fitMembers(reply: RoomMembersReply, maxBytes: number): RoomMembersReply {
-  const keep = fitting(reply.members, maxBytes, false);
-  if (keep === reply.members.length) return reply;
-  return { ...reply, members: reply.members.slice(0, keep), has_more: true };
-}
-
-export function fitRooms(reply: ShowRoomsReply, maxBytes: number): ShowRoomsReply {
-  const keep = fitting(reply.rooms, maxBytes, false);
-  if (keep === reply.rooms.length) return reply;
-  return { rooms: reply.rooms.slice(0, keep), has_more: true };
-}
+export const fitPageAfter = cutList<HistoryReply, "messages">("messages", false);
+export const fitRecent = cutList<ChooseRoomReply, "history">("history", true);
+export const fitConversations = cutList<ConversationsReply, "conversations">("conversations", false);
+export const fitMembers = cutList<RoomMembersReply, "members">("members", false);
+export const fitRooms = cutList<ShowRoomsReply, "rooms">("rooms", false);

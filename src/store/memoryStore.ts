@@ -23,6 +23,13 @@ function conversationKeyOf(m: Message): string {
 /** Index of the first message whose id is not below `id`. */
 const firstNotBelow = (messages: readonly Message[], id: string): number => lowerBound(messages, id, (m) => m.id);
 
+/** Where the message `id` stands in a conversation, or -1. */
+function indexOf(messages: readonly Message[] | undefined, id: string): number {
+  if (!messages) return -1;
+  const i = firstNotBelow(messages, id);
+  return messages[i]?.id === id ? i : -1;
+}
+
 export class MemoryStore implements Store {
   readonly #users = new Map<string, { id: string; username: string | null; tokenHash: string }>();
   readonly #rooms = new Map<string, { id: string; name: string; ownerId: string }>();
@@ -95,8 +102,8 @@ export class MemoryStore implements Store {
       }
       case "message_edited": {
         const messages = this.#messages.get(c.key);
-        const i = messages ? firstNotBelow(messages, c.message.id) : -1;
-        if (messages?.[i]?.id !== c.message.id) return;
+        const i = indexOf(messages, c.message.id);
+        if (!messages || i < 0) return;
         const before = messages[i]!;
         messages[i] = c.message;
         if (before.client_msg_id !== undefined) this.#byClientId.set(clientKey(before.from.id, before.client_msg_id), c.message);
@@ -104,9 +111,10 @@ export class MemoryStore implements Store {
       }
       case "message_deleted": {
         const messages = this.#messages.get(c.key);
-        const i = messages ? firstNotBelow(messages, c.id) : -1;
-        if (messages?.[i]?.id === c.id) messages.splice(i, 1);
-        if (messages?.length === 0) this.#messages.delete(c.key);
+        const i = indexOf(messages, c.id);
+        if (!messages || i < 0) return;
+        messages.splice(i, 1);
+        if (messages.length === 0) this.#messages.delete(c.key);
         return;
       }
       case "session_put":
@@ -131,8 +139,8 @@ export class MemoryStore implements Store {
   message(id: string): StoredMessage | undefined {
     // Tests and development only: a scan is fine.
     for (const [key, messages] of this.#messages) {
-      const m = messages[firstNotBelow(messages, id)];
-      if (m?.id === id) return { key, message: m };
+      const i = indexOf(messages, id);
+      if (i >= 0) return { key, message: messages[i]! };
     }
     return undefined;
   }
@@ -141,7 +149,7 @@ export class MemoryStore implements Store {
     const m = this.#byClientId.get(clientKey(sender, clientMsgId));
     // Gone with its conversation (deleted, or pruned): then it no longer counts.
     const messages = m && this.#messages.get(conversationKeyOf(m));
-    return messages?.[firstNotBelow(messages, m!.id)] === m ? m : undefined;
+    return m && messages?.[indexOf(messages, m.id)] === m ? m : undefined;
   }
 
   lastMessageId(): string | undefined {
