@@ -3,7 +3,7 @@ import type { Message } from "../src/protocol/wire.generated.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rejection, startHarness, take, useHarness } from "./helpers/server.js";
+import { rawSocket, rejection, startHarness, take, useHarness } from "./helpers/server.js";
 
 const harness = useHarness();
 
@@ -30,6 +30,31 @@ describe("messages", () => {
     expect(take(outsider)).toEqual([]);
     expect(await code(outsider.request("send_message", { room_id: room.id, message: "let me in" }))).toBe("not_member");
     expect(await code(a.request("send_message", { room_id: MISSING, message: "x" }))).toBe("not_found");
+  });
+
+  it("welcome and auth say where a connection's pushes begin: each message before is older than since, each after newer", async () => {
+    const h = harness();
+    const [a, b] = await h.clients(2);
+    const { message: first } = await a.request("send_message", { room_id: "all", message: "before" });
+    const c = await rawSocket(h.url);
+    const welcome = await c.next();
+    const since = (welcome.data as { since: string }).since;
+    expect(welcome.event).toBe("welcome");
+    expect(since > first.id).toBe(true);
+    const { message: second } = await b.request("send_message", { room_id: "all", message: "after c's welcome" });
+    expect(second.id > since).toBe(true);
+    expect((await c.next()).data).toEqual(second);
+    c.ws.send(JSON.stringify({ event: "auth", data: { user_id: a.user.id, token: a.token }, ref: 1 }));
+    const signedIn = (await c.next()).data as { since: string };
+    expect(signedIn.since > second.id).toBe(true);
+    const { message: third } = await b.request("send_message", { room_id: "all", message: "after c's auth" });
+    expect(third.id > signedIn.since).toBe(true);
+    // Everything since the welcome is history after it, older and newer than the auth alike.
+    c.ws.send(JSON.stringify({ event: "history", data: { room_id: "all", after: since }, ref: 2 }));
+    const frames = [await c.next(), await c.next()];
+    const history = frames.find((f) => f.event === "history")!.data as { messages: Message[] };
+    expect(history.messages.map((m) => m.text)).toEqual(["after c's welcome", "after c's auth"]);
+    c.ws.close();
   });
 
   it("sends to the lobby: every connection gets it", async () => {

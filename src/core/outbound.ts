@@ -17,8 +17,11 @@ export type Audience =
 /** Replies and pushes that hand out a token carry the account only: the shell, which minted the token, adds it. */
 type TokenEvent = "welcome" | "replace_token";
 
+/** What the core says of a reply: the shell adds `since` (a place in the log, which the core never sees) to `auth`'s. */
+export type ReplyData<E extends Exclude<RequestEvent, TokenEvent>> = E extends "auth" ? Omit<ReplyDataMap[E], "since"> : ReplyDataMap[E];
+
 export type Reply = {
-  [E in Exclude<RequestEvent, TokenEvent>]: { to: Audience; event: E; data: ReplyDataMap[E]; ref?: Ref };
+  [E in Exclude<RequestEvent, TokenEvent>]: { to: Audience; event: E; data: ReplyData<E>; ref?: Ref };
 }[Exclude<RequestEvent, TokenEvent>];
 
 export type WelcomeOut = { to: Audience; event: "welcome"; data: { user: User } };

@@ -1,10 +1,9 @@
 /** Helpers the command handlers share to build their outbound messages. */
 import { errorData, type ErrorCode } from "../protocol/errors.js";
 import type { RequestEvent } from "../protocol/events.js";
-import type { ReplyDataMap } from "../protocol/wire.generated.js";
 import type { Command } from "./commands.js";
 import type { ChatState, ConnId, UserRecord } from "./model.js";
-import type { Outbound, Reply } from "./outbound.js";
+import type { Outbound, Reply, ReplyData } from "./outbound.js";
 
 export type RequestCommand = Exclude<Command, { type: "connect" | "disconnect" | "node_gone" }>;
 
@@ -16,7 +15,7 @@ export function fail(cmd: RequestCommand, code: ErrorCode, message?: string): Ou
 }
 
 /** The success reply to a request, echoing its ref. */
-export function reply<E extends Exclude<RequestEvent, "replace_token">>(cmd: RequestCommand, event: E, data: ReplyDataMap[E]): Outbound {
+export function reply<E extends Exclude<RequestEvent, "replace_token">>(cmd: RequestCommand, event: E, data: ReplyData<E>): Outbound {
   const out = { to: { kind: "conn", conn: cmd.conn }, event, data } as Reply;
   if (cmd.ref !== undefined) out.ref = cmd.ref;
   return out;

@@ -57,6 +57,10 @@ export type SignOutRequest = unknown;
  * Say you are typing in a room you belong to (`room_id`) or to one person (`user_id`); not stored. Send it again every few seconds while typing.
  */
 export type TypingRequest = RoomTyping | DirectTyping;
+/**
+ * A lower-case UUID string.
+ */
+export type Uuid1 = string;
 export type Message = RoomMessage | DirectMessage;
 /**
  * ISO-8601 UTC time with milliseconds, set by the server.
@@ -70,6 +74,10 @@ export type TypingReply = RoomTypingReply | DirectTypingReply;
  * A message in a room the connection's account is a member of, in the lobby, or a direct message.
  */
 export type MessagePush = RoomMessage | DirectMessage;
+/**
+ * A lower-case UUID string.
+ */
+export type Uuid2 = string;
 
 export interface Wire {
   envelope: Envelope;
@@ -241,11 +249,12 @@ export interface ReplyDataMap {
   typing: TypingReply;
 }
 /**
- * The account signed into, and the rooms it is a member of.
+ * The account signed into, the rooms it is a member of, and `since`: where the connection's pushes for the account begin.
  */
 export interface AuthReply {
   user: User;
   rooms: Room[];
+  since: Uuid1;
 }
 export interface User {
   id: Uuid;
@@ -572,9 +581,10 @@ export interface UserTypingPush {
   room_id?: Uuid;
 }
 /**
- * The connection's current account and the secret token that signs into it later.
+ * The connection's current account, the secret token that signs into it later, and `since`: where the connection's pushes begin.
  */
 export interface WelcomePush {
   user: User;
   token: string;
+  since: Uuid2;
 }

@@ -830,6 +830,13 @@ export class Hub {
     this.#observer.request("history", "ok");
   }
 
+  /** Where the pushes of a connection welcomed or signed in by the command being applied begin. */
+  #since(): string {
+    const since = this.#cursor ?? this.#boundAfterNow();
+    if (since === undefined) throw new Error("a welcome or auth reply outside of the log");
+    return since;
+  }
+
   /** Between entries: an id above every message applied so far and below every later one. */
   #boundAfterNow(): string | undefined {
     if (this.#position === undefined) return undefined;
@@ -853,7 +860,9 @@ export class Hub {
         this.#opts.logger.error({ user: o.data.user.id, event: o.event }, "no token was minted here for this reply");
         return;
       }
-      text = envelope(o.event, { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
+      text = envelope(o.event, o.event === "welcome" ? { user: o.data.user, token, since: this.#since() } : { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
+    } else if (o.event === "auth") {
+      text = envelope(o.event, { ...o.data, since: this.#since() }, o.ref);
     } else if (o.event === "choose_room") {
       text = withinBudget((d) => envelope(o.event, d, o.ref), o.data, this.#opts.limits.maxReplyBytes, fitRecent);
     } else if (o.event === "show_rooms") {
