@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULTS, type Options } from "../src/config.js";
 import { startServer } from "../src/server/httpServer.js";
+import { LOG_FORMAT } from "../src/log/redisLog.js";
 import { startRedis, type TestRedis } from "./helpers/redis.js";
 import { httpUrl, startHarness, take, type Harness, type TestClient } from "./helpers/server.js";
 import { stateView } from "./helpers/stateView.js";
@@ -314,9 +315,9 @@ describe("a cluster whose Redis has trouble", () => {
     await alice.request("send_message", { room_id: "all", message: "after the bad entry" });
     expect(a.server.hub.unavailable).toBeUndefined();
     const epoch = redis.cli("GET", "chat:epoch");
-    redis.cli("XADD", "chat:log", "*", "e", JSON.stringify({ v: 2, x: epoch, n: "x", b: 1, d: 0, c: [] }));
+    redis.cli("XADD", "chat:log", "*", "e", JSON.stringify({ v: LOG_FORMAT + 1, x: epoch, n: "x", b: 1, d: 0, c: [] }));
     while (!a.server.hub.unavailable?.includes("newer chat-server")) await new Promise((r) => setTimeout(r, 20));
-    expect(a.server.hub.unavailable).toMatch(/log format 2; this one reads 1\): upgrade this node/);
+    expect(a.server.hub.unavailable).toContain(`log format ${LOG_FORMAT + 1}; this one reads ${LOG_FORMAT}): upgrade this node`);
   });
 
   it("refuses a node whose limits differ from the cluster's: replicas applying different rules would part ways", async () => {

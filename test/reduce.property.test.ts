@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Command } from "../src/core/commands.js";
-import { createState, LOBBY, nameKey, RECENT_MESSAGES, RECENT_TEXT, type ChatState } from "../src/core/model.js";
+import { createState, LOBBY, RECENT_MESSAGES, RECENT_TEXT, type ChatState } from "../src/core/model.js";
+import { nameKey } from "../src/core/names.js";
 import type { Outbound } from "../src/core/outbound.js";
 import { isSessionChange } from "../src/core/changes.js";
 import { reduce } from "../src/core/reduce.js";
@@ -41,6 +42,9 @@ function checkInvariants(s: ChatState): void {
     }
   }
   check(s.roomByName.size === s.rooms.size, "name index has no stale names");
+  const named = [...s.users.values()].filter((u) => u.username !== null);
+  for (const u of named) check(s.userByName.get(nameKey(u.username!)) === u.id, `account name index has ${u.id}: no two accounts share a name`);
+  check(s.userByName.size === named.length, "account name index has no stale names");
   check(s.roomOrder.length === s.rooms.size && s.roomOrder.every((k, i) => i === 0 || s.roomOrder[i - 1]! < k), "sorted names index every room once");
   check(s.roomOrder.every((k) => s.roomByName.has(k)), "sorted names are the rooms' names");
   for (const [user, rooms] of s.memberships) {

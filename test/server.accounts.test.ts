@@ -159,6 +159,41 @@ describe("accounts", () => {
     expect((await a.request("change_name", { username: "ü".repeat(32) })).user.username).toHaveLength(32);
   });
 
+  it("keeps account names unique as names compare: case, width, ß and invisible joiners make no new name; a guest may stay unnamed", async () => {
+    const [alice, other, third] = [await h.client(), await h.client(), await h.client()];
+    await alice.request("change_name", { username: "Alice Straße" });
+    for (const username of ["alice straße", "ＡＬＩＣＥ STRASSE", "Alice\u200d Straße", "Alice   Straße"]) {
+      const err = await rejection(other.request("change_name", { username }));
+      expect(err.code, username).toBe("name_taken");
+    }
+    expect(other.user.username).toBeNull();
+    // One's own name in another case is still one's own; the old name is free once it changes.
+    expect((await alice.request("change_name", { username: "ALICE STRASSE" })).user.username).toBe("ALICE STRASSE");
+    await alice.request("change_name", { username: "Al" });
+    expect((await other.request("change_name", { username: "alice strasse" })).user.username).toBe("alice strasse");
+    // A deleted account's name is free again.
+    await other.request("del_user");
+    expect((await third.request("change_name", { username: "Alice Strasse" })).user.username).toBe("Alice Strasse");
+  });
+
+  it("refuses names with direction-changing or invisible characters, or nothing visible, and keeps emoji joiners", async () => {
+    const a = await h.client();
+    for (const username of ["evil\u202egnp.exe", "a\u200bb", "\u3164", "\u2800", "x\u2066y", "\u200d\u200d"]) {
+      const err = await rejection(a.request("change_name", { username }));
+      expect(err.code, JSON.stringify(username)).toBe("bad_request");
+      expect(err.details?.fields?.[0]?.pointer).toBe("/data/username");
+    }
+    for (const room_name of ["\u202eroom", "\ufe0f"]) expect((await rejection(a.request("create_room", { room_name }))).code).toBe("bad_request");
+    expect((await a.request("change_name", { username: "👩\u200d💻 dev" })).user.username).toBe("👩\u200d💻 dev");
+    expect((await a.request("change_name", { username: "می\u200cخواهم" })).user.username).toBe("می\u200cخواهم");
+  });
+
+  it("compares room names the same way: a full-width or ß look-alike is name_taken", async () => {
+    const a = await h.client();
+    await a.request("create_room", { room_name: "Straße" });
+    for (const room_name of ["STRASSE", "ｓｔｒａｓｓｅ", "Stra\u200dße"]) expect((await rejection(a.request("create_room", { room_name }))).code).toBe("name_taken");
+  });
+
   it("deletes an account: its rooms and memberships end, its token stops working, every connection gets a new guest", async () => {
     const a = await h.client();
     const a2 = await h.client();

@@ -174,7 +174,10 @@ describe("per-address quotas", () => {
   it("refuses a new permanent account over the address's allowance with rate_limited, and leaves it unapplied", async () => {
     const s = await start({ accountsPerMinutePerIp: 3 });
     const clients = await s.clients(5);
-    for (const c of clients.slice(0, 3)) await c.request("change_name", { username: "fine" });
+    await clients[0].request("change_name", { username: "fine" });
+    // A name another account holds makes no account permanent: it costs nothing.
+    expect((await rejection(clients[1].request("change_name", { username: "FINE" }))).code).toBe("name_taken");
+    for (const [i, c] of clients.slice(1, 3).entries()) await c.request("change_name", { username: `fine ${i}` });
     const refused = await rejection(clients[3].request("change_name", { username: "one too many" }));
     expect(refused.code).toBe("rate_limited");
     expect(refused.details?.retry_after_ms).toBeGreaterThan(0);

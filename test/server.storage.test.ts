@@ -10,6 +10,7 @@ import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
 import { DEFAULTS } from "../src/config.js";
 import { startServer, type ChatServer } from "../src/server/httpServer.js";
+import { hashToken } from "../src/server/tokens.js";
 import { MemoryStore } from "../src/store/memoryStore.js";
 import { FailingStore } from "./helpers/failingStore.js";
 import { httpUrl, rejection } from "./helpers/server.js";
@@ -130,5 +131,20 @@ describe("message retention", () => {
     expect(store.page("all", 100).messages).toEqual([]);
     const c = await connect(server);
     expect((await c.request("choose_room", { room_id: ROOM })).history.map((m) => m.text)).toEqual(["m5", "m6", "m7", "m8"]);
+  });
+});
+
+describe("names settled at an upgrade", () => {
+  it("tells an account the upgrade renamed at its next sign-in, once, with the name it had", async () => {
+    const store = new MemoryStore();
+    store.write([{ type: "user_put", id: A, username: "alice (2)", tokenHash: hashToken("secret"), renamedFrom: "Alice" }]);
+    store.commit();
+    const s = await start(store, []);
+    const first = await (await connect(s)).request("auth", { user_id: A, token: "secret" });
+    expect(first.user.username).toBe("alice (2)");
+    expect(first.renamed_from).toBe("Alice");
+    const again = await (await connect(s)).request("auth", { user_id: A, token: "secret" });
+    expect(again.renamed_from).toBeUndefined();
+    expect(store.load().users.get(A)?.renamedFrom).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { drive, stepsArb } from "./helpers/commands.js";
 /** What should survive a restart: everything but connections and the accounts nothing refers to. */
 function durable(s: ChatState): ChatState {
   const users = new Map([...s.users].filter(([, u]) => u.touched));
-  return { ...createState(), users, rooms: s.rooms, roomByName: s.roomByName, roomOrder: s.roomOrder, memberships: s.memberships, owned: s.owned, recent: s.recent, directPeers: s.directPeers };
+  return { ...createState(), users, rooms: s.rooms, roomByName: s.roomByName, userByName: s.userByName, roomOrder: s.roomOrder, memberships: s.memberships, owned: s.owned, recent: s.recent, directPeers: s.directPeers };
 }
 
 const stores: Array<[string, () => Store]> = [

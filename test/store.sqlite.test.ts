@@ -91,6 +91,35 @@ describe("SqliteStore", () => {
     db.close();
   });
 
+  it("settles stored names that collide under today's comparison: the first to write keeps the name, the others get a suffix and remember theirs", () => {
+    const path = join(tempDir(), "clash.db");
+    const old = new BetterSqlite3(path);
+    migrate(old, 5);
+    const [C, D] = ["00000000-0000-4000-8000-00000000000c", "00000000-0000-4000-8000-00000000000d"];
+    const user = old.prepare("INSERT INTO users (id, username, token_hash) VALUES (?, ?, ?)");
+    user.run(A, "ＡＬＩＣＥ", "ha");
+    user.run(B, "alice", "hb");
+    user.run(C, "Alice (2)", "hc");
+    user.run(D, "bob", "hd");
+    // B wrote first, then A; C never did: B keeps "alice", A becomes "ＡＬＩＣＥ (3)" since "alice (2)" is taken by C.
+    const add = old.prepare("INSERT INTO messages (conv, id, body, sender) VALUES (?, ?, ?, ?)");
+    const m1 = { ...message(1, "all"), from: { id: B, username: "alice" } };
+    const m2 = message(2, "all");
+    add.run("all", m1.id, JSON.stringify(m1), null);
+    add.run("all", m2.id, JSON.stringify(m2), A);
+    old.prepare("INSERT INTO rooms VALUES (?, ?, ?)").run("r1", "Tea", A);
+    old.prepare("INSERT INTO rooms VALUES (?, ?, ?)").run("r2", "ＴＥＡ", A);
+    old.close();
+
+    const store = new SqliteStore(path);
+    const state = store.load();
+    store.close();
+    const names = Object.fromEntries([...state.users.values()].map((u) => [u.id, [u.username, u.renamedFrom]]));
+    expect(names).toEqual({ [A]: ["ＡＬＩＣＥ (3)", "ＡＬＩＣＥ"], [B]: ["alice", undefined], [C]: ["Alice (2)", undefined], [D]: ["bob", undefined] });
+    expect([...state.rooms.values()].map((r) => r.name).sort()).toEqual(["Tea", "ＴＥＡ (2)"]);
+    expect(state.userByName.size).toBe(4);
+  });
+
   it("refuses a file written by a newer version, without changing it", () => {
     const path = join(tempDir(), "newer.db");
     new SqliteStore(path).close();

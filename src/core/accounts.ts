@@ -5,6 +5,7 @@ import { addTo, nodeOf, removeFrom, type ChatState, type ConnId, type UserId, ty
 import type { Outbound, TokenReplyOut } from "./outbound.js";
 import { deleteRoom, leaveRoom } from "./rooms.js";
 import { accountOf, fail, reply } from "./step.js";
+import { nameKey } from "./names.js";
 import { byName, roomView, userView } from "./views.js";
 
 function createAccount(state: ChatState, account: NewAccount): UserRecord {
@@ -109,7 +110,12 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
     .filter((r) => r !== undefined)
     .sort(byName)
     .map(roomView);
-  const out: Outbound[] = [reply(cmd, "auth", { user: userView(target), rooms })];
+  const out: Outbound[] = [reply(cmd, "auth", target.renamedFrom === undefined ? { user: userView(target), rooms } : { user: userView(target), rooms, renamed_from: target.renamedFrom })];
+  if (target.renamedFrom !== undefined) {
+    // Told once: the account's next sign-in hears nothing of it.
+    delete target.renamedFrom;
+    putUser(state, target);
+  }
   if (c.userId === target.id) return out;
 
   const others = state.sessions.get(target.id);
@@ -125,8 +131,22 @@ export function auth(state: ChatState, cmd: CommandOf<"auth">): Outbound[] {
   return out;
 }
 
+/** Takes an account's name out of the uniqueness index (only if it holds the entry: a stored clash keeps the first). */
+function unindexUserName(state: ChatState, user: UserRecord): void {
+  if (user.username === null) return;
+  const key = nameKey(user.username);
+  if (state.userByName.get(key) === user.id) state.userByName.delete(key);
+}
+
 export function changeName(state: ChatState, cmd: CommandOf<"change_name">): Outbound[] {
   const user = accountOf(state, cmd.conn);
+  const key = nameKey(cmd.username);
+  const holder = state.userByName.get(key);
+  if (holder !== undefined && holder !== user.id) {
+    return fail(cmd, "name_taken", `Another account is already called ${JSON.stringify(cmd.username)} (names are compared ignoring case, width and invisible characters).`);
+  }
+  unindexUserName(state, user);
+  state.userByName.set(key, user.id);
   user.username = cmd.username;
   user.touched = true;
   putUser(state, user);
@@ -170,6 +190,7 @@ export function delUser(state: ChatState, cmd: CommandOf<"del_user">): Outbound[
     record(state, { type: "direct_pair_deleted", a: user.id, b: peer });
   }
   state.directPeers.delete(user.id);
+  unindexUserName(state, user);
   state.users.delete(user.id);
   record(state, user.touched ? { type: "user_deleted", id: user.id } : { type: "guest_deleted", id: user.id });
   return out;

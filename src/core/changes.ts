@@ -10,7 +10,8 @@ import type { Message } from "../protocol/wire.generated.js";
 import type { ChatState, ConnId, MessageId, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
 
 export type Change =
-  | { type: "user_put"; id: UserId; username: string | null; tokenHash: string }
+  /** `renamedFrom`: see UserRecord; absent once told. */
+  | { type: "user_put"; id: UserId; username: string | null; tokenHash: string; renamedFrom?: string }
   | { type: "user_deleted"; id: UserId }
   | { type: "room_put"; id: RoomId; name: string; ownerId: UserId }
   /** Also ends the room's memberships and deletes its messages. */
@@ -42,7 +43,9 @@ export function record(state: ChatState, change: Change): void {
 }
 
 export function putUser(state: ChatState, u: UserRecord): void {
-  record(state, { type: "user_put", id: u.id, username: u.username, tokenHash: u.tokenHash });
+  const change: Change = { type: "user_put", id: u.id, username: u.username, tokenHash: u.tokenHash };
+  if (u.renamedFrom !== undefined) change.renamedFrom = u.renamedFrom;
+  record(state, change);
 }
 
 export function putRoom(state: ChatState, r: RoomRecord): void {

@@ -26,6 +26,8 @@ export interface UserRecord {
   tokenHash: string;
   /** Set once anything refers to the account (a name, a room, a membership, a message); never cleared. */
   touched: boolean;
+  /** The name an upgrade took from the account, because an older one held it under today's comparison; told at its next `auth`. */
+  renamedFrom?: string;
 }
 
 export interface RoomRecord {
@@ -79,9 +81,11 @@ export interface ChatState {
   limits: Limits;
   users: Map<UserId, UserRecord>;
   rooms: Map<RoomId, RoomRecord>;
-  /** Lower-cased room name → room, for the uniqueness rule. */
+  /** Room name key (`nameKey`) → room, for the uniqueness rule. */
   roomByName: Map<string, RoomId>;
-  /** Every lower-cased room name, sorted: the order of `show_rooms` pages. */
+  /** Account name key → account: names are unique as room names are. */
+  userByName: Map<string, UserId>;
+  /** Every room name key, sorted: the order of `show_rooms` pages. */
   roomOrder: string[];
   /** Rooms each account is a member of. */
   memberships: Map<UserId, Set<RoomId>>;
@@ -106,6 +110,7 @@ export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
     users: new Map(),
     rooms: new Map(),
     roomByName: new Map(),
+    userByName: new Map(),
     roomOrder: [],
     memberships: new Map(),
     owned: new Map(),
@@ -120,10 +125,6 @@ export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
 
 export function directKey(a: UserId, b: UserId): string {
   return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
-}
-
-export function nameKey(name: string): string {
-  return name.toLowerCase();
 }
 
 /** Adds `value` to the set at `key`, creating the set when absent. */

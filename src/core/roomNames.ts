@@ -1,9 +1,10 @@
 /**
- * The room-name indexes: lower-cased name → room (the uniqueness rule) and the
+ * The room-name indexes: name key → room (the uniqueness rule) and the
  * names in sorted order, so that a page of `show_rooms` costs O(log rooms + page)
  * rather than a sort of every room per request.
  */
-import { nameKey, type ChatState, type RoomRecord } from "./model.js";
+import type { ChatState, RoomRecord } from "./model.js";
+import { nameKey } from "./names.js";
 import { itself, lowerBound } from "./sorted.js";
 
 /** Builds both indexes from the rooms at once: one sort, where adding names one by one would cost O(rooms²). */

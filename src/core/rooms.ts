@@ -2,7 +2,8 @@
 import type { User } from "../protocol/wire.generated.js";
 import { putRoom, record, touch } from "./changes.js";
 import type { CommandOf } from "./commands.js";
-import { addTo, nameKey, removeFrom, type ChatState, type ConnId, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
+import { addTo, removeFrom, type ChatState, type ConnId, type RoomId, type RoomRecord, type UserRecord } from "./model.js";
+import { nameKey } from "./names.js";
 import type { Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
 import { indexRoomName, unindexRoomName } from "./roomNames.js";
@@ -54,7 +55,7 @@ function findRoom(state: ChatState, cmd: RoomCommand): RoomRecord | Outbound[] {
 function nameTaken(state: ChatState, cmd: CommandOf<"create_room" | "rename_room">, except?: RoomId): Outbound[] | undefined {
   const holder = state.roomByName.get(nameKey(cmd.room_name));
   if (holder === undefined || holder === except) return undefined;
-  return fail(cmd, "name_taken", `Another room is already called ${JSON.stringify(cmd.room_name)} (names ignore case).`);
+  return fail(cmd, "name_taken", `Another room is already called ${JSON.stringify(cmd.room_name)} (names are compared ignoring case, width and invisible characters).`);
 }
 
 export function createRoom(state: ChatState, cmd: CommandOf<"create_room">): Outbound[] {
@@ -122,7 +123,7 @@ export function showRooms(state: ChatState, cmd: CommandOf<"show_rooms">): Outbo
   const user = accountOf(state, cmd.conn);
   const joined = state.memberships.get(user.id);
   const order = state.roomOrder;
-  // Names are unique ignoring case, so "after this name" is exact and stable between pages.
+  // Names are unique under nameKey, so "after this name" is exact and stable between pages.
   const from = cmd.after === undefined ? 0 : upperBound(order, nameKey(cmd.after), itself);
   const keys = order.slice(from, from + cmd.limit);
   const rooms = keys.map((key) => {

@@ -1,6 +1,7 @@
 /** Wire views of state records. */
 import type { Message, Room, RoomListing, User } from "../protocol/wire.generated.js";
-import { nameKey, type ChatState, type RoomRecord, type UserRecord } from "./model.js";
+import type { ChatState, RoomRecord, UserRecord } from "./model.js";
+import { nameKey } from "./names.js";
 
 export function userView(u: UserRecord): User {
   return { id: u.id, username: u.username };
@@ -21,7 +22,7 @@ export function roomListing(r: RoomRecord, joined: boolean): RoomListing {
   return { ...roomView(r), joined };
 }
 
-/** Rooms by name ignoring case, then by id, so that listings are stable. */
+/** Rooms by name as names compare (`nameKey`), then by id, so that listings are stable. */
 export function byName(a: RoomRecord, b: RoomRecord): number {
   const x = nameKey(a.name);
   const y = nameKey(b.name);

@@ -185,9 +185,9 @@ export class RedisLog implements CommandLog {
         const entries: LogEntry[] = [];
         for (const [id, fields] of rows) {
           const entry = decodeEntry(id, fields);
-          if ((entry.format ?? FORMAT) > FORMAT) {
+          if ((entry.format ?? LOG_FORMAT) > LOG_FORMAT) {
             if (entries.length > 0) deliver(entries);
-            return this.#loseEpoch(`entry ${id} was written by a newer chat-server (log format ${entry.format}; this one reads ${FORMAT}): upgrade this node`);
+            return this.#loseEpoch(`entry ${id} was written by a newer chat-server (log format ${entry.format}; this one reads ${LOG_FORMAT}): upgrade this node`);
           }
           if (entry.epoch !== undefined && entry.epoch !== this.epoch) {
             if (entries.length > 0) deliver(entries);
@@ -259,11 +259,14 @@ function keysOf(prefix: string) {
   return { stream: `${prefix}log`, epoch: `${prefix}epoch`, seeded: `${prefix}seeded`, rules: `${prefix}rules` };
 }
 
-/** The entries' format: a node meeting a newer one stops writing rather than apply commands it may not know. */
-const FORMAT = 1;
+/**
+ * The entries' format: a node meeting a newer one stops writing rather than apply commands it may not know.
+ * 2: the commands of issue 12 (typing, edits, deletes, ...) and account names unique under nameKey.
+ */
+export const LOG_FORMAT = 2;
 
 function encodeEntry(epoch: string, entry: EntryDraft): string {
-  return JSON.stringify({ v: FORMAT, x: epoch, n: entry.node, b: entry.batch, d: entry.deadline, c: entry.commands });
+  return JSON.stringify({ v: LOG_FORMAT, x: epoch, n: entry.node, b: entry.batch, d: entry.deadline, c: entry.commands });
 }
 
 /** An entry as appended; one that cannot be read (written by hand, say) reads as empty, of no known log, on every node alike. */

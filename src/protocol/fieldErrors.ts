@@ -10,7 +10,7 @@ const REASON_BY_TITLE: Record<string, string> = {
   Uuid: "must be a lower-case UUID",
   RoomTarget: 'must be a room id (a UUID) or "all"',
   Ref: "must be a string of 1-64 characters or an integer from 0 to 2^53-1",
-  Name: "must be a string without control characters, at most 256 characters long",
+  Name: "must be a string of at most 256 characters without control, direction-changing or invisible characters",
   Timestamp: "must be an ISO-8601 UTC timestamp",
 };
 

@@ -2,6 +2,7 @@
  * Reads one client frame: parse → envelope → event → data schema → normalise.
  * Every outcome is a value: a typed request, or the `error` data to answer with.
  */
+import { isVisibleName } from "../core/names.js";
 import { errorData, type ErrorDetails } from "./errors.js";
 import { isRequestEvent, type RequestEvent } from "./events.js";
 import { fieldProblems } from "./fieldErrors.js";
@@ -138,6 +139,7 @@ export function readFrame(raw: string | Buffer, isBinary: boolean, v: Validators
       const reason = `must be 1-${limit.max} characters after trimming white space`;
       return badRequest(event, [{ pointer: `/data/${limit.field}`, reason }], ref);
     }
+    if (!isVisibleName(trimmed)) return badRequest(event, [{ pointer: `/data/${limit.field}`, reason: "must contain a visible character" }], ref);
     data = { ...record, [limit.field]: trimmed };
   }
   const request = { event, data } as Request;

@@ -9,7 +9,7 @@ export type Ref = string | number;
  */
 export type Uuid = string;
 /**
- * A display name: no control characters; its length is checked after trimming.
+ * A display name: no control characters, no characters that change the direction of text, and no invisible characters other than the joiners and selectors that emoji and some scripts need (U+200C, U+200D, U+FE00-U+FE0F, U+E0020-U+E007F, U+E0100-U+E01EF); its length is checked after trimming.
  */
 export type Name = string;
 /**
@@ -125,7 +125,7 @@ export interface AuthRequest {
   token?: string;
 }
 /**
- * Set the account's display name (1-32 characters after trimming).
+ * Set the account's display name (1-32 characters after trimming), unique among accounts as names compare (case, width and invisible characters ignored).
  */
 export interface ChangeNameRequest {
   username: Name;
@@ -137,7 +137,7 @@ export interface ChooseRoomRequest {
   room_id: Uuid;
 }
 /**
- * Create a room (name 1-64 characters after trimming, unique ignoring case); the creator owns it and joins it.
+ * Create a room (name 1-64 characters after trimming, unique as names compare: case, width and invisible characters ignored); the creator owns it and joins it.
  */
 export interface CreateRoomRequest {
   room_name: Name;
@@ -255,6 +255,10 @@ export interface AuthReply {
   user: User;
   rooms: Room[];
   since: Uuid1;
+  /**
+   * Present once, at the first sign-in after an upgrade renamed the account: the name it had, which an older account holds under today's comparison of names. `user.username` is the name it has now.
+   */
+  renamed_from?: string;
 }
 export interface User {
   id: Uuid;

@@ -1,10 +1,11 @@
 /** Builds the state from stored rows: the part of `load` every store shares. */
-import { addTo, createState, LOBBY, RECENT_MESSAGES, trimRecent, type ChatState } from "../core/model.js";
+import { addTo, createState, LOBBY, RECENT_MESSAGES, trimRecent, type ChatState, type UserRecord } from "../core/model.js";
+import { nameKey } from "../core/names.js";
 import { indexRoomNames } from "../core/roomNames.js";
 import type { HistoryReply } from "../protocol/wire.generated.js";
 
 export interface StoredRows {
-  users: Iterable<{ id: string; username: string | null; tokenHash: string }>;
+  users: Iterable<{ id: string; username: string | null; tokenHash: string; renamedFrom?: string | null }>;
   rooms: Iterable<{ id: string; name: string; ownerId: string }>;
   members: Iterable<{ roomId: string; userId: string }>;
   directPairs: Iterable<{ a: string; b: string }>;
@@ -16,7 +17,13 @@ export interface StoredRows {
 
 export function loadState(rows: StoredRows): ChatState {
   const state = createState();
-  for (const u of rows.users) state.users.set(u.id, { id: u.id, username: u.username, tokenHash: u.tokenHash, touched: true });
+  for (const u of rows.users) {
+    const user: UserRecord = { id: u.id, username: u.username, tokenHash: u.tokenHash, touched: true };
+    if (u.renamedFrom != null) user.renamedFrom = u.renamedFrom;
+    state.users.set(u.id, user);
+    // Stored names are unique (migration 6 settled older ones); should two still clash, the first keeps the entry.
+    if (u.username !== null && !state.userByName.has(nameKey(u.username))) state.userByName.set(nameKey(u.username), u.id);
+  }
   for (const r of rows.rooms) {
     state.rooms.set(r.id, { id: r.id, name: r.name, ownerId: r.ownerId, members: new Set() });
     addTo(state.owned, r.ownerId, r.id);

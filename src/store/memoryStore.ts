@@ -31,7 +31,7 @@ function indexOf(messages: readonly Message[] | undefined, id: string): number {
 }
 
 export class MemoryStore implements Store {
-  readonly #users = new Map<string, { id: string; username: string | null; tokenHash: string }>();
+  readonly #users = new Map<string, { id: string; username: string | null; tokenHash: string; renamedFrom?: string }>();
   readonly #rooms = new Map<string, { id: string; name: string; ownerId: string }>();
   /** Room → its members. */
   readonly #members = new Map<string, Set<string>>();
@@ -65,7 +65,7 @@ export class MemoryStore implements Store {
   #apply(c: Change): void {
     switch (c.type) {
       case "user_put":
-        this.#users.set(c.id, { id: c.id, username: c.username, tokenHash: c.tokenHash });
+        this.#users.set(c.id, { id: c.id, username: c.username, tokenHash: c.tokenHash, renamedFrom: c.renamedFrom });
         this.#guests.delete(c.id);
         return;
       case "user_deleted":

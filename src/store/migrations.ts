@@ -4,6 +4,7 @@
  * foreign or newer file is refused rather than changed.
  */
 import type { Database } from "better-sqlite3";
+import { settleNames } from "./settleNames.js";
 
 /** "CHAT" in ASCII: marks a file as this server's. */
 export const APPLICATION_ID = 0x43484154;
@@ -54,6 +55,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
     // A message found by its id alone, for edits and deletes.
     version: 5,
     up: (db) => db.exec("CREATE INDEX messages_by_id ON messages (id)"),
+  },
+  {
+    // Names compared as today's nameKey does: clashes among stored names are settled, and a renamed account is told once.
+    version: 6,
+    up: settleNames,
   },
 ];
 

@@ -86,7 +86,9 @@ export class SqliteStore implements Store {
     const touch = db.transaction(() => db.pragma(`user_version = ${SCHEMA_VERSION}`));
     this.#touch = () => touch.immediate();
     const s = (sql: string) => db.prepare(sql);
-    const upsertUser = s("INSERT INTO users (id, username, token_hash) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, token_hash = excluded.token_hash");
+    const upsertUser = s(
+      "INSERT INTO users (id, username, token_hash, renamed_from) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, token_hash = excluded.token_hash, renamed_from = excluded.renamed_from",
+    );
     const deleteUser = s("DELETE FROM users WHERE id = ?");
     const upsertRoom = s("INSERT INTO rooms (id, name, owner_id) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner_id = excluded.owner_id");
     const deleteRoom = s("DELETE FROM rooms WHERE id = ?");
@@ -112,7 +114,7 @@ export class SqliteStore implements Store {
 
     this.#apply = {
       user_put: (c) => {
-        upsertUser.run(c.id, c.username, c.tokenHash);
+        upsertUser.run(c.id, c.username, c.tokenHash, c.renamedFrom ?? null);
         // A guest made permanent (in a cluster, where guests are stored).
         deleteGuest.run(c.id);
       },
@@ -223,7 +225,7 @@ export class SqliteStore implements Store {
         sessions: db.prepare("SELECT conn, user_id AS userId FROM sessions").iterate() as Iterable<{ conn: string; userId: string }>,
         guests: db.prepare("SELECT id, token_hash AS tokenHash FROM guests").iterate() as Iterable<{ id: string; tokenHash: string }>,
       }),
-      users: db.prepare("SELECT id, username, token_hash AS tokenHash FROM users").iterate() as Iterable<StoredUser>,
+      users: db.prepare("SELECT id, username, token_hash AS tokenHash, renamed_from AS renamedFrom FROM users").iterate() as Iterable<StoredUser>,
       rooms: db.prepare("SELECT id, name, owner_id AS ownerId FROM rooms").iterate() as Iterable<StoredRoom>,
       members: db.prepare("SELECT room_id AS roomId, user_id AS userId FROM members").iterate() as Iterable<StoredMember>,
       directPairs: db.prepare("SELECT a, b FROM direct_pairs").iterate() as Iterable<{ a: string; b: string }>,

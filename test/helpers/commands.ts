@@ -19,7 +19,8 @@ export const stepArb: fc.Arbitrary<StepSpec> = fc.record({
   op: fc.oneof(...OPS.map((op) => ({ arbitrary: fc.constant(op), weight: WEIGHT[op] ?? 1 }))),
   a: fc.nat(20),
   b: fc.nat(20),
-  name: fc.constantFrom("Tea", "tea", "Coffee", "chess", "x"),
+  // Look-alikes under nameKey: case, full width, a joiner, ß and SS.
+  name: fc.constantFrom("Tea", "tea", "Ｔｅａ", "Te\u200da", "Coffee", "Straße", "STRASSE", "x"),
 });
 
 /** Deterministic stand-ins for the shell's random ids, shaped like UUIDs. */
