@@ -59,6 +59,8 @@ export interface Options {
   /** Largest list reply the server builds, in bytes; a longer one is cut short. @default 262144 */
   maxReplyBytes: number;
   /** Days stored messages are kept; 0 keeps them for good. @default 0 */
+  /** After a commit, how long later changes wait to be committed together. */
+  commitWindowMs: number;
   retainDays: number;
   /** Messages kept per conversation (room, lobby, direct); 0 keeps all. @default 0 */
   retainMessages: number;
@@ -164,6 +166,7 @@ export const SETTINGS = [
   setting({ key: "roomsPerMinutePerIp", env: "CHAT_ROOMS_PER_MINUTE_PER_IP", flag: "--rooms-per-minute-per-ip", default: 60, parse: integer(1, 10_000_000), doc: "rooms one IP address (IPv6: one /64) may create per minute, in bursts of as many (`rate_limited`)" }),
   setting({ key: "bytesPerSecondPerIp", env: "CHAT_BYTES_PER_SECOND_PER_IP", flag: "--bytes-per-second-per-ip", default: 256 * 1024, parse: integer(1024, 1024 ** 3), doc: "bytes of WebSocket frames one IP address (IPv6: one /64) may send per second, over all its connections, in bursts of four seconds' worth; a frame over it is not read (`rate_limited`)" }),
   setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 256 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest list reply the server builds: a `history` page, `choose_room`\'s recent messages or a `show_rooms` page that would be larger is cut short" }),
+  setting({ key: "commitWindowMs", env: "CHAT_COMMIT_WINDOW_MS", flag: "--commit-window-ms", default: 0, parse: integer(0, 1000), doc: "after a commit, how long later changes wait to be committed together (one fsync for all; their replies and pushes wait too); `0` commits every event-loop turn's changes at once" }),
   setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
   setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),
   setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: proxies, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),

@@ -81,9 +81,9 @@ describe("persistence", { timeout: 60_000 }, () => {
     await once(second.child, "exit");
   });
 
-  it("loses no acknowledged message when killed with SIGKILL mid-stream", async () => {
+  it.each([0, 20])("loses no acknowledged message when killed with SIGKILL mid-stream (commit window %i ms)", async (window) => {
     const CHAT_DB = dbPath();
-    const server = await startChild([], { CHAT_DB });
+    const server = await startChild([], { CHAT_DB, CHAT_COMMIT_WINDOW_MS: String(window) });
     const senders = await Promise.all([1, 2, 3, 4].map(() => connect(server.url)));
     const { room } = await senders[0]!.request("create_room", { room_name: "stream" });
     for (const s of senders.slice(1)) await s.request("choose_room", { room_id: room.id });

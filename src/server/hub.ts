@@ -59,7 +59,7 @@ export interface HubObserver {
 }
 
 /** Hub settings beyond the core's limits, as the server's options name them. */
-export type HubLimits = Pick<Options, "accountsPerMinutePerIp" | "roomsPerMinutePerIp" | "bytesPerSecondPerIp" | "maxReplyBytes" | "retainDays" | "retainMessages">;
+export type HubLimits = Pick<Options, "accountsPerMinutePerIp" | "roomsPerMinutePerIp" | "bytesPerSecondPerIp" | "maxReplyBytes" | "retainDays" | "retainMessages" | "commitWindowMs">;
 
 /** What a cluster adds: which other nodes are alive, and how long a command may take to reach the log. */
 export interface ClusterOptions {
@@ -191,18 +191,22 @@ export class Hub {
   readonly #inflight = new Map<number, Batch>();
   /** Commands that must reach the log however long it takes (disconnects, node_gone), from batches given up, waiting to be tried again. */
   #carried: Command[] = [];
-  /** Deliveries waiting for the commit of the batch being applied. */
+  /** Deliveries waiting for the commit of what was applied before them. */
   #outbox: Delivery[] = [];
   #applying = false;
   #uncommitted = false;
-  /** Messages with a client id in the batch being applied, not yet committed, by sender and client id. */
+  /** When the store last committed, and the timer of the next commit while the window since then is open. */
+  #committedAt = Number.NEGATIVE_INFINITY;
+  #commitTimer: NodeJS.Timeout | undefined;
+  /** Messages with a client id applied and not yet committed, by sender and client id. */
   readonly #sentInBatch = new Map<string, Message>();
-  /** Messages added, edited (the message) or deleted (null) in the batch being applied, not yet committed, by id. */
+  /** Messages added, edited (the message) or deleted (null), applied and not yet committed, by id. */
   readonly #messagesInBatch = new Map<string, StoredMessage | null>();
   /** Local connections the batch being applied ended. */
   readonly #ended = new Set<ConnId>();
-  /** The last entry applied. */
+  /** The last entry applied, and the last committed. */
   #position: string | undefined;
+  #committedPosition: string | undefined;
   /** While an entry is applied: an id above every message applied so far and below every later one. */
   #cursor: string | undefined;
   /** Until a starting cluster node has applied the log's head it serves nothing. */
@@ -388,6 +392,8 @@ export class Hub {
 
   /** Stops the hub's timers (retention, retrying the store, liveness); the server calls it when it closes. */
   stop(): void {
+    // What was applied is committed and answered before the hub goes quiet.
+    if (this.#commitTimer !== undefined) this.#flush();
     this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
@@ -544,16 +550,30 @@ export class Hub {
     for (const cmd of pending) this.#carry(cmd);
   }
 
-  /** Applies what the log delivered, commits it with the position reached, then sends what it caused. */
+  /**
+   * Applies what the log delivered, then commits it with the position reached and sends
+   * what it caused: at once, or, when the store committed less than `commitWindowMs` ago,
+   * when that window closes, together with whatever else is applied meanwhile (one fsync
+   * for all of it, as PostgreSQL's commit_delay). Nothing waiting is sent before its commit.
+   */
   #applyEntries(entries: readonly LogEntry[]): void {
     if (this.#failed || this.#stopped) return;
     this.#applying = true;
     try {
       for (const e of entries) this.#applyEntry(e);
-      this.#commit();
     } finally {
       this.#applying = false;
     }
+    const wait = this.#committedAt + this.#opts.limits.commitWindowMs - performance.now();
+    if (wait <= 0 || !this.#mustCommit()) return this.#flush();
+    this.#commitTimer ??= setTimeout(() => this.#flush(), wait);
+  }
+
+  /** Commits what was applied and sends what waited for it. */
+  #flush(): void {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    this.#commit();
     this.#sendOutbox();
     // After what was sent to them, so that a reply they were owed goes first.
     for (const conn of this.#ended) this.#conns.get(conn)?.peer.close(CLOSE_ENDED, "session ended; reconnect");
@@ -655,7 +675,7 @@ export class Hub {
     if (found) cmd.duplicateOf = found;
   }
 
-  /** A message as it stands at this point of the log: in the batch being applied, or else as stored. */
+  /** A message as it stands at this point of the log: applied and not yet committed, or else as stored. */
   #findMessage(id: string): StoredMessage | undefined {
     const inBatch = this.#messagesInBatch.get(id);
     if (inBatch !== undefined) return inBatch ?? undefined;
@@ -742,14 +762,20 @@ export class Hub {
     }
   }
 
-  /** Commits the batch just applied with the position it reached. */
+  /** A single server needs the position only beside lasting changes (to keep message ids rising); a cluster node always, to resume where it stopped. */
+  #mustCommit(): boolean {
+    return this.#uncommitted || (this.#cluster && this.#position !== this.#committedPosition);
+  }
+
+  /** Commits what was applied since the last commit, with the position it reached. */
   #commit(): void {
     // Committed or dropped, the batch's messages are in the store's hands now.
     this.#sentInBatch.clear();
     this.#messagesInBatch.clear();
-    // A single server needs the position only beside lasting changes (to keep message ids rising); a cluster node always, to resume where it stopped.
-    if (!this.#uncommitted && !(this.#cluster && this.#position !== undefined)) return;
+    if (!this.#mustCommit()) return;
     this.#uncommitted = false;
+    this.#committedPosition = this.#position;
+    this.#committedAt = performance.now();
     try {
       this.#opts.store.commit(this.#position === undefined ? undefined : { epoch: this.#log.epoch, entry: this.#position });
     } catch (err) {
@@ -803,7 +829,7 @@ export class Hub {
       conversations.sort((x, y) => ((y.last_message?.id ?? "") > (x.last_message?.id ?? "") ? 1 : -1));
       return withinBudget((d) => envelope("conversations", d, q.ref), { conversations, has_more: false }, this.#opts.limits.maxReplyBytes, fitConversations);
     };
-    this.#send([peer], this.#applying ? reply : reply());
+    this.#send([peer], this.#waiting ? reply : reply());
     this.#observer.request("conversations", "ok");
   }
 
@@ -826,7 +852,7 @@ export class Hub {
       return withinBudget((d) => envelope("history", d, q.ref), current, this.#opts.limits.maxReplyBytes, fit);
     };
     // While a batch is being applied the page is read once it is committed, in its place among the replies.
-    this.#send([peer], this.#applying ? page : page());
+    this.#send([peer], this.#waiting ? page : page());
     this.#observer.request("history", "ok");
   }
 
@@ -875,10 +901,15 @@ export class Hub {
     this.#send(peers, text, cause);
   }
 
-  /** Sends at once outside a batch; within one, after its commit, keeping the order. */
+  /** Something applied waits for its commit: what is sent now must follow it, and reads must see it. */
+  get #waiting(): boolean {
+    return this.#applying || this.#uncommitted || this.#outbox.length > 0;
+  }
+
+  /** Sends at once when nothing waits for a commit; otherwise after it, keeping the order. */
   #send(peers: Peer[], text: string | (() => string), cause?: Ticket): void {
     if (this.#failed) return;
-    if (!this.#applying) {
+    if (!this.#waiting) {
       const t = typeof text === "string" ? text : text();
       for (const p of peers) p.send(t);
       this.#observer.delivered(peers.length);

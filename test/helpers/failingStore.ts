@@ -1,12 +1,13 @@
 /** A MemoryStore whose commits fail while `failing` (as on a full disk), dropping the batch as SQLite rolls it back. */
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { StoreError } from "../../src/store/migrations.js";
+import type { LogPosition } from "../../src/store/store.js";
 
 export class FailingStore extends MemoryStore {
   failing = false;
 
-  override commit(): void {
-    if (!this.failing) return super.commit();
+  override commit(position?: LogPosition): void {
+    if (!this.failing) return super.commit(position);
     this.close();
     throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
   }
