@@ -145,7 +145,7 @@ describe("client reconnect", () => {
     const back = reconnected(c);
     proxy.refuse(false);
     const info = await back;
-    expect(info).toEqual({ resumed: true, user: { id, username: "rita" }, rooms: [{ ...room }] });
+    expect(info).toEqual({ resumed: true, user: { id, username: "rita" }, rooms: [{ ...room }], caughtUp: { messages: 0, complete: true } });
     expect(c.state).toBe("open");
     expect([c.user.id, c.token]).toEqual([id, token]);
     const { rooms } = await c.request("show_rooms");

@@ -5,15 +5,21 @@
  * WebSocket and with `ws` in Node (pass it as `WebSocket`).
  *
  * With `reconnect` on, a dropped connection is reopened with capped, jittered
- * backoff and signed back into the same account with the stored id and token;
- * requests in flight when it dropped reject with `disconnected`, and the `state`
- * event tells the app where the connection stands. Off by default: then a closed
- * client stays closed.
+ * backoff and signed back into the same account with the stored id and token; then
+ * every message missed while away is read (`catchUp.ts`) and handed to the app as
+ * ordinary `message` events before the live ones, and unanswered `send_message`
+ * requests are sent again with their `client_msg_id` (`outbox.ts`). Other requests
+ * in flight when it dropped reject with `disconnected`, and the `state` event tells
+ * the app where the connection stands. Off by default: then a closed client stays
+ * closed.
  */
-import type { PushDataMap, ReplyDataMap, RequestDataMap, User, WelcomePush } from "../protocol/wire.generated.js";
+import type { AuthReply, Message, PushDataMap, ReplyDataMap, RequestDataMap, User, WelcomePush } from "../protocol/wire.generated.js";
 import { backoffDelay, backoffOptions, type Backoff, type ReconnectOptions } from "./backoff.js";
+import { CatchUp, type CatchUpIO } from "./catchUp.js";
+import { Cursor, newestIdIn } from "./cursor.js";
 import { ChatError } from "./errors.js";
 import { Listeners } from "./listeners.js";
+import { Outbox } from "./outbox.js";
 import type {
   CloseLike,
   ConnectionState,
@@ -67,6 +73,18 @@ export class ChatClient {
   #closing: { code: number; reason: string } | null = null;
   #attempt = 0;
   #retry: ReturnType<typeof setTimeout> | null = null;
+  readonly #cursor = new Cursor();
+  readonly #catchUp = new CatchUp();
+  readonly #outbox = new Outbox({
+    send: (data) => this.#send("send_message", data),
+    sleep: (ms) => this.#sleep(ms),
+    account: () => this.#user?.id ?? null,
+  });
+  /** While a resume is under way: the pushes received meanwhile, handed to the app once it is done. */
+  #held: Frame[] | null = null;
+  /** Bumped at every socket close: work begun for an earlier socket stops. */
+  #session = 0;
+  readonly #sleepers = new Set<() => void>();
 
   private constructor(url: string, Impl: WebSocketConstructor, options: ConnectOptions) {
     this.#url = url;
@@ -114,6 +132,15 @@ export class ChatClient {
     return this.#token;
   }
 
+  /**
+   * The newest message id this client has seen (pushes and replies), or the `since` of
+   * its last `welcome` or `auth` when that is newer: every message the account can read
+   * up to it has reached the app. A resume reads what is newer. Null before `welcome`.
+   */
+  get cursor(): string | null {
+    return this.#cursor.value;
+  }
+
   /** Where the connection stands; the `state` event reports each change. */
   get state(): ConnectionState {
     return this.#state;
@@ -124,8 +151,15 @@ export class ChatClient {
     return this.#closed;
   }
 
-  /** Sends a request; resolves to the reply's data or rejects with a ChatError. */
+  /**
+   * Sends a request; resolves to the reply's data or rejects with a ChatError.
+   * `send_message` gets a `client_msg_id` when it has none and, with `reconnect` on,
+   * outlives a drop: see the outbox.
+   */
   request<E extends RequestEvent>(event: E, ...[data]: RequestArgs<E>): Promise<ReplyDataMap[E]> {
+    if (event === "send_message" && this.#user && (this.#state === "open" || this.#state === "reconnecting")) {
+      return this.#outbox.submit(data as RequestDataMap["send_message"], this.#user.id) as Promise<ReplyDataMap[E]>;
+    }
     if (this.#state !== "open") {
       const message =
         this.#state === "reconnecting"
@@ -251,14 +285,22 @@ export class ChatClient {
         pending.reject(new ChatError({ request: pending.event, ...(frame.data as PushDataMap["error"]) }));
       } else {
         pending.onReply?.(frame.data);
+        this.#cursor.see(newestIdIn(frame.event, frame.data));
         pending.resolve(frame.data);
       }
       return;
     }
+    if (this.#held) this.#held.push(frame);
+    else this.#dispatch(frame);
+  }
+
+  /** Hands a push to the app. */
+  #dispatch(frame: Frame): void {
     if (frame.event === "welcome") {
       this.#onWelcome(frame.data as WelcomePush, frame);
       return;
     }
+    this.#cursor.see(newestIdIn(frame.event, frame.data));
     this.#listeners.emit(frame.event, frame.data, frame);
   }
 
@@ -269,32 +311,97 @@ export class ChatClient {
     }
     this.#user = welcome.user;
     this.#token = welcome.token;
+    this.#cursor.see(welcome.since);
     if (this.#state !== "open") this.#opened();
     this.#listeners.emit("welcome", welcome, frame);
   }
 
-  /** A new socket after a drop: sign back into the account the client had, or adopt the new guest. */
+  /**
+   * A new socket after a drop: sign back into the account the client had, catch up and
+   * resend, or adopt the new guest. Pushes wait in `#held` until then.
+   */
   #resume(welcome: WelcomePush, frame: Frame, previous: User): void {
+    this.#held = [];
+    this.#cursor.hold();
+    const session = this.#session;
     const identity = this.#token === null ? { user_id: previous.id } : { user_id: previous.id, token: this.#token };
     this.#send("auth", identity).then(
-      (reply) => {
-        this.#opened();
-        this.#listeners.emit("reconnect", { resumed: true, user: reply.user, rooms: reply.rooms } satisfies Reconnected);
-      },
+      (reply) => this.#catchUpAndOpen(reply, session),
       (error: ChatError) => {
         // The socket dropped again: its close event has already scheduled the next attempt.
-        if (error.code === "disconnected") return;
+        if (error.code === "disconnected" || session !== this.#session) return;
         if (error.code === "timeout") {
           this.#ws.close(4000, "no reply to auth");
           return;
         }
         this.#user = welcome.user;
         this.#token = welcome.token;
+        this.#cursor.reset(welcome.since);
+        this.#catchUp.reset();
+        this.#outbox.fail("The client could not sign back into its account (it is a new guest now): send_message was not sent again.");
+        const held = this.#release();
         this.#opened();
         this.#listeners.emit("welcome", welcome, frame);
         this.#listeners.emit("reconnect", { resumed: false, user: welcome.user, rooms: [], error } satisfies Reconnected);
+        for (const f of held) if (session === this.#session) this.#dispatch(f);
       },
     );
+  }
+
+  /** Signed back in: resend what waits, hand over what was missed, then go `open` and hand over the pushes held meanwhile. */
+  #catchUpAndOpen(reply: AuthReply, session: number): void {
+    const me = reply.user.id;
+    this.#outbox.resume();
+    const io: CatchUpIO = {
+      request: (event, data) =>
+        session === this.#session
+          ? this.#send(event, data)
+          : Promise.reject(new ChatError({ code: "disconnected", message: `The connection closed: ${event} was not sent.`, request: event })),
+      emit: (m) => this.#listeners.emit("message", m, { event: "message", data: m }),
+      // A direct message this connection sent reaches the app only through its promise, as when nothing dropped.
+      ownSend: (m) => m.from.id === me && "to_user_id" in m && this.#outbox.isOwn(m.client_msg_id),
+      sleep: (ms) => this.#sleep(ms),
+    };
+    this.#catchUp.run(io, this.#cursor.value ?? reply.since, reply).then(
+      (caughtUp) => {
+        if (session !== this.#session) return;
+        this.#cursor.commit(reply.since);
+        this.#outbox.forgetOwn();
+        const held = this.#release();
+        this.#opened();
+        this.#listeners.emit("reconnect", { resumed: true, user: reply.user, rooms: reply.rooms, caughtUp } satisfies Reconnected);
+        for (const f of held) {
+          if (session !== this.#session) break;
+          if (f.event === "message" && this.#catchUp.covers(f.data as Message, me)) continue;
+          this.#dispatch(f);
+        }
+        this.#catchUp.reset();
+      },
+      (error: unknown) => {
+        if (session !== this.#session || (error instanceof ChatError && error.code === "disconnected")) return;
+        // No reply (or a failure of the client itself): start over on a new connection.
+        this.#ws.close(4000, "no reply during the catch-up");
+      },
+    );
+  }
+
+  #release(): Frame[] {
+    const held = this.#held ?? [];
+    this.#held = null;
+    return held;
+  }
+
+  /** A wait that ends early when the socket closes. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
   }
 
   #opened(): void {
@@ -303,6 +410,10 @@ export class ChatClient {
   }
 
   #onClose(code: number, reason: string): void {
+    this.#session += 1;
+    this.#held = null;
+    this.#cursor.drop();
+    for (const wake of [...this.#sleepers]) wake();
     for (const [ref, p] of this.#pending) {
       clearTimeout(p.timer);
       const why = `The connection closed (${code}${reason ? ` ${reason}` : ""}) before the reply to ${p.event}.`;
@@ -315,6 +426,7 @@ export class ChatClient {
       this.#finish(code, reason);
       return;
     }
+    this.#outbox.hold();
     this.#attempt += 1;
     const delayMs = backoffDelay(this.#attempt, backoff);
     this.#setState({ state: "reconnecting", attempt: this.#attempt, delayMs, code, reason });
@@ -325,6 +437,7 @@ export class ChatClient {
   }
 
   #finish(code: number, reason: string): void {
+    this.#outbox.fail(`The connection closed (${code}${reason ? ` ${reason}` : ""}) before the reply to send_message, for good.`);
     this.#closed = { code, reason };
     this.#setState({ state: "closed", code, reason });
     this.#listeners.emit("close", { code, reason });

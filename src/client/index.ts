@@ -6,6 +6,8 @@ export { ChatClient } from "./chatClient.js";
 export type { ConnectOptions } from "./chatClient.js";
 export { ChatError } from "./errors.js";
 export type { ClientErrorCode, ErrorCode } from "./errors.js";
+export type { CaughtUp } from "./catchUp.js";
+export { MAX_QUEUED } from "./outbox.js";
 export { backoffDelay, backoffOptions, BACKOFF_DEFAULTS } from "./backoff.js";
 export type { Backoff, ReconnectOptions } from "./backoff.js";
 export type {

@@ -1,5 +1,6 @@
 /** The SDK's vocabulary: event names, argument shapes, frames and the socket it drives. */
 import type { PushDataMap, RequestDataMap, Room, User } from "../protocol/wire.generated.js";
+import type { CaughtUp } from "./catchUp.js";
 import type { ChatError } from "./errors.js";
 
 export type RequestEvent = keyof RequestDataMap;
@@ -51,7 +52,8 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
  * The connection as the app should show it:
  * - `connecting`: the first socket is opening (before `connect()` resolves);
  * - `open`: welcomed (and, after a reconnect, signed back in); requests are sent;
- * - `reconnecting`: the socket dropped and the client is trying again; requests reject at once;
+ * - `reconnecting`: the socket dropped and the client is trying again, then signs back in and
+ *   catches up; requests reject at once, except `send_message`, which waits (up to 100);
  * - `closed`: for good (`close()` was called, reconnecting is off, or it gave up).
  */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -81,4 +83,9 @@ export interface Reconnected {
   rooms: Room[];
   /** Why the account could not be resumed (usually `auth_failed`). */
   error?: ChatError;
+  /**
+   * When resumed: what the catch-up handed to the app (as `message` events, before this
+   * event) and whether it could read everything.
+   */
+  caughtUp?: CaughtUp;
 }
