@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chartPathFor, writeChart } from "./chart.js";
 import { loadBenchOptions, selectVariants, usage, type BenchOptions, type ServerVariant, type WorkloadName } from "./config.js";
 import { machineInfo } from "./proc.js";
 import { waitQuiet } from "./quiet.js";
@@ -172,8 +173,17 @@ const outDir = resolve(ROOT, opts.out);
 mkdirSync(outDir, { recursive: true });
 const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+// The chart is a view of the file just written (`npm run bench:show -- FILE` redraws it); a bug in it must not cost the run.
+const chart = chartPathFor(file);
+let charted = false;
+try {
+  charted = writeChart(out, chart);
+} catch (err) {
+  log(`chart not written: ${err instanceof Error ? err.message : String(err)}`);
+}
 for (const n of notes.slice(notesShown)) console.log(`note: ${n}`);
 console.log(`\nresults: ${file}`);
+if (charted) console.log(`chart: ${chart}`);
 source.dispose();
 const failed = opts.workloads.some((w) => Object.values(results[w]).some((o) => !o.ok));
 process.exit(failed ? 1 : 0);
