@@ -25,7 +25,8 @@ function hubOn(store: MemoryStore, fatal: unknown[] = []): Hub {
     store,
     logger: pino({ level: "silent" }),
     openAuth: false,
-    limits: DEFAULTS,
+    // Committed every turn, so that "the same turn" is what the commit holds.
+    limits: { ...DEFAULTS, commitWindowMs: 0 },
     rate: { perSecond: 1e6, burst: 1e6, closeAfter: 1e6 },
     retryMs: 1,
     onFatal: (err) => fatal.push(err),
