@@ -1,33 +1,30 @@
 /**
  * The web page end to end: the real server as `npm start` runs it, the machine's
- * Chromium driven by playwright-core, two separate browser contexts (two people).
+ * Chromium driven by playwright-core, separate browser contexts (separate people).
  * Each step leaves a screenshot in test-output/screenshots/ for a person to look at.
  * Skips as helpers/browser.ts says.
  */
-import { mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatClient, ChatError } from "../src/client/index.js";
 import { launchChromium, skipBrowser } from "./helpers/browser.js";
+import { ChatBrowser, message, ready, roomButton } from "./helpers/chatPage.js";
 import { killChildren, startChild } from "./helpers/process.js";
-
-const SHOTS = fileURLToPath(new URL("../test-output/screenshots/", import.meta.url));
 
 describe.skipIf(skipBrowser)("the web page", () => {
   /** The page's address, e.g. http://127.0.0.1:PORT/ */
   let base: string;
   let wsUrl: string;
   let browser: Browser;
-  const problems: string[] = [];
+  let chat: ChatBrowser;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     // The real entry point, as `npm start` runs it; nothing kept on disk.
     wsUrl = (await startChild(["--db", ":memory:"])).url;
     base = wsUrl.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
     browser = await launchChromium();
+    chat = new ChatBrowser(browser, "chat");
   }, 60_000);
 
   afterAll(async () => {
@@ -35,39 +32,8 @@ describe.skipIf(skipBrowser)("the web page", () => {
     killChildren();
   });
 
-  /** A fresh browser context (its own storage: a separate person) with one page on the chat. */
-  async function person(who: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, locale: "en-GB" });
-    context.setDefaultTimeout(10_000);
-    const host = new URL(base).host;
-    context.on("request", (req) => {
-      if (new URL(req.url()).host !== host) problems.push(`${who} requested another host: ${req.url()}`);
-    });
-    const page = await context.newPage();
-    page.on("console", (msg) => {
-      if (msg.type() === "error") problems.push(`${who} console: ${msg.text()}`);
-    });
-    page.on("pageerror", (err) => problems.push(`${who} page error: ${err.message}`));
-    await page.goto(base);
-    await ready(page);
-    return { context, page };
-  }
-
-  /** Connected, and signed into the account the page will use. */
-  async function ready(page: Page): Promise<void> {
-    await page.locator('body[data-state="open"]').waitFor();
-    await page.waitForFunction(() => document.getElementById("me-name")?.textContent !== "…");
-  }
-
-  let step = 0;
-  async function shot(name: string, ...pages: [string, Page][]): Promise<void> {
-    step += 1;
-    for (const [who, page] of pages) await page.screenshot({ path: `${SHOTS}${String(step).padStart(2, "0")}-${name}-${who}.png` });
-  }
-
-  const roomButton = (page: Page, list: "Your rooms" | "Other rooms", name: string) =>
-    page.getByRole("list", { name: list }).getByRole("button", { name: new RegExp(`^${name}`) });
-  const message = (page: Page, text: string) => page.locator("#messages .msg", { hasText: text });
+  const person = async (who: string, options: Parameters<ChatBrowser["person"]>[2] = {}): Promise<{ page: Page }> => chat.person(who, base, options);
+  const shot = (name: string, ...pages: [string, Page][]): Promise<void> => chat.shot(name, ...pages);
 
   /** Lobby messages sent straight through the SDK, waiting out any rate limit. */
   async function fillLobby(count: number): Promise<void> {
@@ -110,7 +76,7 @@ describe.skipIf(skipBrowser)("the web page", () => {
     // Bob opens it, is told to join, joins; Alice sees him arrive.
     await roomButton(bob, "Other rooms", "Tea room").click();
     await bob.getByText("You are not a member of “Tea room”").waitFor();
-    await bob.getByRole("button", { name: "Join room" }).click();
+    await bob.locator("#join-panel").getByRole("button", { name: "Join room" }).click();
     await roomButton(bob, "Your rooms", "Tea room").waitFor();
     await alice.locator("#messages .note", { hasText: "joined the room" }).getByRole("button", { name: "Bob" }).waitFor();
 
@@ -122,13 +88,36 @@ describe.skipIf(skipBrowser)("the web page", () => {
     await bob.getByLabel("Message to Tea room").press("Enter");
     await message(alice, "Hi Alice! Thanks for the tea.").waitFor();
     expect(await alice.getByLabel("Message to Tea room").inputValue()).toBe("");
+
+    // Links are links (http and https only, opening apart from the page), everything else stays text; emoji come through.
+    await alice.getByLabel("Message to Tea room").fill("Menu: https://example.com/tea?cups=2. Not javascript:alert(1), nor <b>bold</b> 🍵🎉");
+    await alice.getByLabel("Message to Tea room").press("Enter");
+    const menu = message(bob, "Menu:");
+    await menu.waitFor();
+    const link = menu.getByRole("link");
+    expect(await link.count()).toBe(1);
+    expect(await link.getAttribute("href")).toBe("https://example.com/tea?cups=2");
+    expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+    expect(await link.getAttribute("target")).toBe("_blank");
+    expect(await link.textContent()).toBe("https://example.com/tea?cups=2");
+    expect(await menu.locator(".msg-text").textContent()).toBe("Menu: https://example.com/tea?cups=2. Not javascript:alert(1), nor <b>bold</b> 🍵🎉");
+    expect(await menu.locator(".msg-text b").count()).toBe(0);
+
+    // Messages sit under a heading for their day; each time tells the full date on hover.
+    const today = bob.locator("#messages .day").first();
+    expect(await today.textContent()).toBe("Today");
+    expect(await today.getAttribute("aria-label")).toMatch(/^\w+day,? \d{1,2} \w+ \d{4}$/);
+    expect(await menu.locator("time").getAttribute("title")).toMatch(/\d{4}/);
     await shot("room-messages", ["alice", alice], ["bob", bob]);
 
     // An error is shown, not swallowed: Bob tries to create a room whose name is taken.
     expect(await bob.locator(".notice-error").allTextContents()).toEqual([]);
-    await bob.getByLabel("New room name").fill("TEA ROOM");
-    await bob.getByLabel("New room name").press("Enter");
+    for (let i = 0; i < 2; i++) {
+      await bob.getByLabel("New room name").fill("TEA ROOM");
+      await bob.getByLabel("New room name").press("Enter");
+    }
     await bob.getByRole("alert").filter({ hasText: "Could not create the room" }).waitFor();
+    expect(await bob.locator(".notice-error").count()).toBe(1);
     await shot("error-shown", ["bob", bob]);
     await bob.getByRole("alert").getByRole("button", { name: "Dismiss" }).click();
 
@@ -172,16 +161,33 @@ describe.skipIf(skipBrowser)("the web page", () => {
     await alice.getByRole("status").filter({ hasText: "signed into somewhere else" }).waitFor();
     await shot("signed-in-elsewhere", ["alice", alice], ["other", other]);
 
-    // "Sign out (new guest)" there: a fresh guest after the reload; Alice's account is untouched.
+    // Alice replaces her token: the other browser is signed out (and told), hers keeps working with the new one.
+    await alice.getByRole("button", { name: "Account" }).click();
+    alice.once("dialog", (dialog) => void dialog.accept());
+    await alice.getByRole("button", { name: "Replace token" }).click();
+    await alice.locator("#notice-account", { hasText: "Your token was replaced" }).waitFor();
+    const newToken = await alice.getByLabel("Your token").inputValue();
+    expect(newToken).not.toBe(aliceToken);
+    await alice.getByRole("button", { name: "Close" }).click();
+    await other.getByRole("alert").filter({ hasText: "token was replaced on another device" }).waitFor();
+    await other.getByLabel("Pick a name so others know who you are").waitFor();
+    expect(await other.locator("#me-name").textContent()).toMatch(/^Guest /);
+    await shot("token-replaced", ["other", other]);
+    await alice.reload();
+    await ready(alice);
+    expect(await alice.locator("#me-name").textContent()).toBe("Alice");
+
+    // "Sign out (new guest)": a fresh guest at once, no reload; the account left is untouched.
+    await other.getByLabel("Pick a name so others know who you are").fill("Otto");
+    await other.getByLabel("Pick a name so others know who you are").press("Enter");
+    await expect.poll(() => other.locator("#me-name").textContent()).toBe("Otto");
     await other.getByRole("button", { name: "Account" }).click();
     other.once("dialog", (dialog) => void dialog.accept());
-    await Promise.all([other.waitForEvent("load"), other.getByRole("button", { name: "Sign out (new guest)" }).click()]);
-    await ready(other);
-    expect(await other.locator("#me-name").textContent()).toMatch(/^Guest /);
+    await other.getByRole("button", { name: "Sign out (new guest)" }).click();
+    await expect.poll(() => other.locator("#me-name").textContent()).toMatch(/^Guest /);
     await other.getByLabel("Pick a name so others know who you are").waitFor();
     await roomButton(other, "Other rooms", "Tea room").waitFor();
     await shot("signed-out", ["other", other]);
-    expect(await other.locator(".notice-error").allTextContents()).toEqual([]);
 
     // A reload keeps Bob's account and his rooms (meanwhile the lobby fills past one page).
     await fillLobby(55);
@@ -195,7 +201,9 @@ describe.skipIf(skipBrowser)("the web page", () => {
     // Older pages of history: the lobby now holds more than one page.
     await bob.getByRole("button", { name: /^Lobby/ }).click();
     await message(bob, "lobby message 55").waitFor();
-    expect(await bob.locator("#messages .msg").count()).toBe(50);
+    // The newest page (and whatever came live or was read as missed since, joined to it without a gap), not the oldest.
+    expect(await bob.locator("#messages .msg").count()).toBeGreaterThanOrEqual(50);
+    expect(await message(bob, "Hello everyone in the lobby").count()).toBe(0);
     await bob.getByRole("button", { name: "Load older messages" }).waitFor();
     // Scrolling up to the top loads the older page (the button does the same for the keyboard).
     await bob.locator("#log").hover();
@@ -224,7 +232,13 @@ describe.skipIf(skipBrowser)("the web page", () => {
     await message(bob, "Got it, thanks!").waitFor();
     await shot("phone-conversation", ["bob", bob]);
 
+    // With the page's clock a day ahead, today's messages are under "Yesterday".
+    const { page: later } = await person("later", { clockAt: Date.now() + 24 * 3600_000 });
+    await message(later, "lobby message 55").waitFor();
+    expect(await later.locator("#messages .day").first().textContent()).toBe("Yesterday");
+    await shot("a-day-later", ["later", later]);
+
     for (const page of [alice, bob]) expect(await page.locator(".notice-error").allTextContents()).toEqual([]);
-    expect(problems).toEqual([]);
+    expect(chat.problems).toEqual([]);
   }, 120_000);
 });

@@ -1,101 +1,120 @@
 /**
- * The chat page: connects with the SDK (reconnecting by itself), signs back into
- * the account kept in localStorage, keeps the rooms list live from the pushes, and
- * turns every failed request into a message on the page.
+ * The chat page. One state (model/state.ts) changed only by `apply(state, event)`
+ * (model/apply.ts, pure); the handlers of pushes, replies and clicks turn what happened
+ * into events, and the page is drawn from the state once per burst (view/draw.ts).
  *
- * This file puts the parts together; each lives in its own file: `session.ts` (the
- * account), `rooms.ts`, `conversations.ts`, `history.ts`, `directMessages.ts`,
- * `composer.ts` and `pushes.ts`.
+ * - model/: the state, the events and their rules; no DOM, tested without a browser;
+ * - view/: drawing the state; user text only ever becomes text nodes;
+ * - net/: the connection ("Retry now"), the sender (pending → sent or failed), reading
+ *   and writing through the SDK;
+ * - controls/: the page's forms and keys; browser/: localStorage and notifications.
  */
-import { ChatClient, type User } from "../src/client/index.js";
-import { wireComposer } from "./composer.js";
-import { openConversation } from "./conversations.js";
-import { writeTo } from "./directMessages.js";
-import { byId } from "./dom.js";
-import { wireScrollBack } from "./history.js";
-import { LOBBY, parseKey, RoomList, type ConvKey } from "./model.js";
-import { notify } from "./notices.js";
-import type { OpenOptions, Page } from "./page.js";
-import { listenToPushes } from "./pushes.js";
-import { Rooms } from "./rooms.js";
-import { Session } from "./session.js";
-import { loadPeers } from "./storage.js";
-import { conversationView, drawConversation, drawLists, drawStatus, showPane, type Actions, type AppState } from "./view.js";
+import { initialState } from "./model/state.js";
+import { savePage } from "./browser/storage.js";
+import { wireAccount } from "./controls/account.js";
+import { wireComposer } from "./controls/composer.js";
+import { focusConversation, wide, wireForms } from "./controls/forms.js";
+import { PageActions } from "./net/actions.js";
+import { Connection } from "./net/connection.js";
+import type { Ctx } from "./net/context.js";
+import { loadRooms } from "./net/loaders.js";
+import { listenToPushes } from "./net/pushes.js";
+import { Sender } from "./net/sender.js";
+import { Session } from "./net/session.js";
+import { TypingNotifier } from "./net/typing.js";
+import { Store } from "./store.js";
+import type { Actions } from "./view/actions.js";
+import { draw } from "./view/draw.js";
 
-class App implements Page, Actions {
-  readonly client: ChatClient;
-  readonly state: AppState;
-  readonly #rooms: Rooms;
-  readonly #session: Session;
+/** How often the room list's member counts are read again while it is shown (protocol.md: at most once a minute). */
+const ROOMS_EVERY_MS = 60_000;
 
-  constructor(client: ChatClient) {
-    this.client = client;
-    this.state = {
-      me: client.user,
-      rooms: new RoomList(),
-      convs: new Map(),
-      peers: loadPeers(client.user.id),
-      users: new Map(),
-      current: LOBBY,
-    };
-    this.#rooms = new Rooms(this);
-    this.#session = new Session(this, this.#rooms);
-  }
-
-  async start(): Promise<void> {
-    listenToPushes(this, this.#rooms, this.#session);
-    this.#wireControls();
-    drawStatus({ state: this.client.state });
-    await this.#session.signInSaved();
-    await this.#session.adopt();
-  }
-
-  open(key: ConvKey, options?: OpenOptions): void {
-    openConversation(this, key, options);
-  }
-
-  writeTo(user: User): void {
-    writeTo(this, user);
-  }
-
-  draw(stick = false): void {
-    drawLists(this.state, this);
-    drawConversation(this.state, this, conversationView(this.state, this.#rooms.actions), stick);
-    const join = byId("join", HTMLButtonElement);
-    const t = parseKey(this.state.current);
-    join.onclick = t?.kind === "room" ? () => void this.#rooms.join(t.id) : null;
-  }
-
-  drawIfCurrent(key: ConvKey, stick = false): void {
-    if (key === this.state.current) this.draw(stick);
-    else this.drawLists();
-  }
-
-  drawLists(): void {
-    drawLists(this.state, this);
-  }
-
-  #wireControls(): void {
-    this.#session.wire();
-    this.#rooms.wire();
-    wireComposer(this);
-    wireScrollBack(this);
-    byId("lobby-button", HTMLButtonElement).addEventListener("click", () => this.open(LOBBY));
-    byId("back", HTMLButtonElement).addEventListener("click", () => showPane("list"));
-  }
-}
-
-async function main(): Promise<void> {
+function main(): void {
   const url = `${window.location.protocol === "https:" ? "wss:" : "ws:"}//${window.location.host}/ws`;
-  let client: ChatClient;
-  try {
-    client = await ChatClient.connect(url, { reconnect: true });
-  } catch {
-    drawStatus({ state: "closed" });
-    notify("error", "Could not connect to the chat server. Check that it is running, then reload the page.");
-    return;
-  }
-  await new App(client).start();
+  // The view's actions are set below; drawing waits for them.
+  let viewActions: Actions | null = null;
+  const store = new Store(initialState(Date.now()), (state) => {
+    if (viewActions) draw(state, viewActions);
+  });
+  let connection: Connection | null = null;
+  const ctx: Ctx = { store, client: () => connection?.client ?? null };
+
+  const sender = new Sender(store, ctx.client);
+  const typing = new TypingNotifier(ctx);
+  const open = (key: string, show = true): void => actions.open(key, show);
+  const session = new Session(ctx, (key, show) => open(key, show));
+  connection = new Connection(url, store, (client) => session.start(client));
+  const actions = new PageActions(ctx, connection, sender, session);
+  viewActions = {
+    dispatch: (e) => actions.dispatch(e),
+    open: (key) => {
+      actions.open(key);
+      queueMicrotask(focusConversation);
+    },
+    writeTo: (id) => {
+      actions.writeTo(id);
+      queueMicrotask(focusConversation);
+    },
+    join: (id) => void actions.join(id),
+    leave: (id) => void actions.leave(id),
+    removeRoom: (id) => void actions.removeRoom(id),
+    retrySend: (id) => actions.retrySend(id),
+    discardSend: (id) => actions.discardSend(id),
+    editMessage: (id) => actions.editMessage(id),
+    deleteMessage: (id) => void actions.deleteMessage(id),
+    olderPage: () => actions.olderPage(),
+    retryNow: () => actions.retryNow(),
+  };
+
+  const refreshRooms = (): void => {
+    if (connection?.client?.state === "open") void loadRooms(ctx);
+  };
+  listenToPushes(ctx, connection, session, (key) => viewActions!.open(key));
+  wireForms(store, actions, refreshRooms);
+  wireComposer(store, actions, typing);
+  wireAccount(ctx, actions);
+
+  // The sender goes on whenever something may have become sendable.
+  store.watch((_s, _b, e) => {
+    if (e.type === "queue" || e.type === "retry" || e.type === "signedIn" || (e.type === "connection" && e.state === "open")) queueMicrotask(() => sender.pump());
+  });
+
+  // Saved a moment after each change, and when the page goes away: read state, pending messages, the open conversation.
+  let saveTimer: ReturnType<typeof setTimeout> | null = null;
+  const save = (): void => savePage(store.state, session.cursor());
+  store.watch(() => {
+    if (saveTimer === null) {
+      saveTimer = setTimeout(() => {
+        saveTimer = null;
+        save();
+      }, 250);
+    }
+  });
+  window.addEventListener("pagehide", save);
+
+  document.addEventListener("visibilitychange", () => {
+    const visible = document.visibilityState === "visible";
+    store.dispatch({ type: "visibility", visible });
+    if (visible && Date.now() - (store.state.roomsAt ?? 0) > ROOMS_EVERY_MS) refreshRooms();
+  });
+  // Back online (a laptop waking up): no need to wait for the countdown.
+  window.addEventListener("online", () => actions.retryNow());
+
+  // The clock, for what counts down or expires: the reconnect countdown, "typing", passing notices.
+  setInterval(() => {
+    const s = store.state;
+    const ticking = s.connection.retryAt !== undefined || Object.keys(s.typing).length > 0 || Object.values(s.notices).some((n) => n?.until !== undefined);
+    if (ticking) store.dispatch({ type: "tick", now: Date.now() });
+  }, 500);
+  // Rooms one is not in send no member counts: read them again while the list is in view.
+  setInterval(() => {
+    if (document.visibilityState === "visible" && (wide() || store.state.pane === "list")) refreshRooms();
+  }, ROOMS_EVERY_MS);
+
+  store.dispatch({ type: "visibility", visible: document.visibilityState === "visible" });
+  store.dispatch({ type: "tick", now: Date.now() });
+  draw(store.state, viewActions);
+  void connection.start();
 }
 
-void main();
+main();
