@@ -172,7 +172,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
 
   const frames = new FrameCache();
   const onSlow = () => metrics.refused("slow_consumer");
-  const heartbeat = startHeartbeat(wss.clients, options.heartbeatMs, () => metrics.refused("heartbeat"));
+  const heartbeat = startHeartbeat(options.heartbeatMs, () => metrics.refused("heartbeat"));
   function connected(ws: WebSocket, socket: Duplex, clientKey: string): void {
     metrics.connectionOpened();
     heartbeat.watch(ws);
