@@ -81,13 +81,13 @@ function fillDatabase(path: string): void {
   const users = Array.from({ length: 100 }, (_, i) => ({ id: crypto.randomUUID(), username: `user${i}` }));
   const rooms = Array.from({ length: 20 }, (_, i) => ({ id: crypto.randomUUID(), name: `room ${i}` }));
   db.transaction(() => {
-    for (const u of users) db.prepare("INSERT INTO users VALUES (?, ?, ?)").run(u.id, u.username, "x");
+    for (const u of users) db.prepare("INSERT INTO users (id, username, token_hash) VALUES (?, ?, ?)").run(u.id, u.username, "x");
     for (const r of rooms) {
-      db.prepare("INSERT INTO rooms VALUES (?, ?, ?)").run(r.id, r.name, users[0]!.id);
+      db.prepare("INSERT INTO rooms (id, name, owner_id) VALUES (?, ?, ?)").run(r.id, r.name, users[0]!.id);
       for (const u of users) db.prepare("INSERT INTO members VALUES (?, ?)").run(r.id, u.id);
     }
   })();
-  const insert = db.prepare("INSERT INTO messages VALUES (?, ?, ?)");
+  const insert = db.prepare("INSERT INTO messages (conv, id, body) VALUES (?, ?, ?)");
   const pair = db.prepare("INSERT OR IGNORE INTO direct_pairs VALUES (?, ?)");
   const ts = new Date().toISOString();
   const batch = db.transaction((from: number, to: number) => {
