@@ -54,6 +54,19 @@ describe("protocol.md", () => {
     expect(new Set(sent.map((f) => f.event))).toEqual(new Set(REQUEST_EVENTS));
   });
 
+  it("refuses a field the schema does not name in the data of every request, except those whose data is free", () => {
+    const free = new Set(["conversations", "del_user", "ping", "replace_token", "show_rooms", "sign_out"]);
+    const checked = new Set<string>();
+    for (const frame of examples("→")) {
+      if (frame.ref === 15 || typeof frame.data !== "object" || frame.data === null) continue;
+      const result = readFrame(JSON.stringify({ ...frame, data: { ...frame.data, zz_extra: 1 } }), false, validators);
+      if (free.has(frame.event)) expect(result.ok, frame.event).toBe(true);
+      else expect(result, frame.event).toMatchObject({ ok: false, error: { code: "bad_request" } });
+      checked.add(frame.event);
+    }
+    for (const event of REQUEST_EVENTS) if (!free.has(event)) expect(checked.has(event), `${event} has an example with object data`).toBe(true);
+  });
+
   it("gives a valid example of every reply and push", () => {
     const received = examples("←");
     for (const frame of received) expect(schemaProblem({ event: frame.event, data: frame.data }), JSON.stringify(frame)).toBeUndefined();

@@ -110,10 +110,15 @@ describe("bad input", () => {
     expect(answer.data.message).toContain(fields[0]!.pointer);
   });
 
-  it("accepts any data, or none, for show_rooms, del_user and ping", async () => {
+  it("accepts any data, or none, for show_rooms, conversations, ping and del_user", async () => {
     for (const data of [undefined, null, 3, "x", [1], { a: 1 }]) {
-      const answer = await answerTo(JSON.stringify({ event: "ping", data, ref: 1 }));
-      expect(answer).toMatchObject({ event: "ping", ref: 1 });
+      for (const event of ["show_rooms", "conversations", "ping"]) {
+        const answer = await answerTo(JSON.stringify({ event, data, ref: 1 }));
+        expect(answer, `${event} ${JSON.stringify(data)}`).toMatchObject({ event, ref: 1 });
+      }
+      const c = await h.client();
+      const reply = await c.request("del_user", data as never);
+      expect(reply.deleted_user_id).toBeTypeOf("string");
     }
   });
 

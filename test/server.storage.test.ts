@@ -148,3 +148,27 @@ describe("names settled at an upgrade", () => {
     expect(store.load().users.get(A)?.renamedFrom).toBeUndefined();
   });
 });
+
+describe("a failure the state cannot come back from", () => {
+  it("stops: onFatal is called, connections are closed with 1011, and /readyz answers 503 from then on", async () => {
+    class Broken extends FailingStore {
+      override load() {
+        if (this.failing) throw new Error("cannot read either");
+        return super.load();
+      }
+    }
+    const store = new Broken();
+    const fatal: unknown[] = [];
+    const s = await start(store, fatal);
+    const a = await connect(s);
+    expect((await fetch(httpUrl(s, "/readyz"))).status).toBe(200);
+    const closed = new Promise<number>((resolve) => a.on("close", (ev) => resolve(ev.code)));
+    store.failing = true;
+    await a.request("send_message", { room_id: "all", message: "lost" }).catch(() => undefined);
+    expect(await closed).toBe(1011);
+    expect(fatal).toHaveLength(1);
+    const ready = await fetch(httpUrl(s, "/readyz"));
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toMatch(/shutting down/);
+  });
+});
