@@ -252,6 +252,22 @@ describe("client reconnect", () => {
     expect((await rejection(c.request("ping"))).code).toBe("disconnected");
   });
 
+  it("follows the close codes' registry: a server's 1000 is final, its 1001 is reconnected after", async () => {
+    const final = await server();
+    const c = await client(final.url);
+    const states = record(c);
+    const closed = new Promise<{ code: number }>((resolve) => c.on("close", resolve));
+    await final.close(1000);
+    expect((await closed).code).toBe(1000);
+    expect(states.map((x) => x.state)).toEqual(["closed"]);
+
+    const going = await server();
+    const d = await client(going.url);
+    const reconnecting = stateWhere(d, (x) => x.state === "reconnecting");
+    await going.close(1001);
+    expect((await reconnecting).code).toBe(1001);
+  });
+
   it("a client that closes itself is not reconnected, and the first connection is never retried", async () => {
     const s = await server();
     const c = await client(s.url);

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { generateWireTypes, generatedPath } from "../src/protocol/codegen.js";
+import { CLOSE_CODES } from "../src/protocol/closeCodes.js";
 import { PUSH_EVENTS, REQUEST_EVENTS } from "../src/protocol/events.js";
 import { readFrame } from "../src/protocol/frame.js";
 import { compileValidators, schemaEvents, SCHEMAS_DIR } from "../src/protocol/schemas.js";
@@ -41,6 +42,12 @@ describe("protocol.md", () => {
     const schema = JSON.parse(readFileSync(`${SCHEMAS_DIR}pushes/error.json`, "utf8"));
     const documented = [...section("Error codes").matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual([...schema.properties.code.enum].sort());
+  });
+
+  it("lists exactly the close codes of the registry, each with whether to reconnect", () => {
+    const rows = [...section("Close codes").matchAll(/^\| (\d{4}) \| .* \| (yes|no) \|$/gm)].map((m) => [Number(m[1]), m[2] === "yes"]);
+    const registry = Object.values(CLOSE_CODES).map((c) => [c.code, c.retry]);
+    expect(rows.sort()).toEqual(registry.sort());
   });
 
   it("gives a valid example of every request, and every example request is valid", () => {

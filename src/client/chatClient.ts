@@ -14,6 +14,7 @@
  * closed.
  */
 import type { AuthReply, Message, PushDataMap, ReplyDataMap, RequestDataMap, User, WelcomePush } from "../protocol/wire.generated.js";
+import { CLOSE_CODES, shouldReconnect } from "../protocol/closeCodes.js";
 import { backoffDelay, backoffOptions, type Backoff, type ReconnectOptions } from "./backoff.js";
 import { CatchUp, type CatchUpIO } from "./catchUp.js";
 import { Cursor, newestIdIn } from "./cursor.js";
@@ -331,7 +332,7 @@ export class ChatClient {
         // The socket dropped again: its close event has already scheduled the next attempt.
         if (error.code === "disconnected" || session !== this.#session) return;
         if (error.code === "timeout") {
-          this.#ws.close(4000, "no reply to auth");
+          this.#ws.close(CLOSE_CODES.noReply.code, "no reply to auth");
           return;
         }
         this.#user = welcome.user;
@@ -380,7 +381,7 @@ export class ChatClient {
       (error: unknown) => {
         if (session !== this.#session || (error instanceof ChatError && error.code === "disconnected")) return;
         // No reply (or a failure of the client itself): start over on a new connection.
-        this.#ws.close(4000, "no reply during the catch-up");
+        this.#ws.close(CLOSE_CODES.noReply.code, "no reply during the catch-up");
       },
     );
   }
@@ -421,8 +422,8 @@ export class ChatClient {
       this.#pending.delete(ref);
     }
     const backoff = this.#backoff;
-    // The first connection is never retried: `connect()` rejects instead.
-    if (this.#closing !== null || backoff === null || this.#state === "connecting" || this.#attempt >= backoff.maxAttempts) {
+    // The first connection is never retried (`connect()` rejects instead), nor a close the server means as final (1000).
+    if (this.#closing !== null || backoff === null || this.#state === "connecting" || this.#attempt >= backoff.maxAttempts || !shouldReconnect(code)) {
       this.#finish(code, reason);
       return;
     }

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
+import { CLOSE_CODES } from "../protocol/closeCodes.js";
 import { compileValidators } from "../protocol/schemas.js";
 import { RedisLog } from "../log/redisLog.js";
 import { backupPathOf } from "../store/backupPath.js";
@@ -95,7 +96,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     onFatal(err) {
       logger.fatal({ err }, "could not rebuild the state from the database; stopping");
       closing = true;
-      for (const ws of wss.clients) closeWithin(ws, 1011, "server failure");
+      for (const ws of wss.clients) closeWithin(ws, CLOSE_CODES.serverFailure.code, "server failure");
       onFatal?.(err);
     },
   });

@@ -11,6 +11,7 @@
  * (`history`, `show_rooms`, `ping`) are answered from this node's state, after every
  * earlier request of the same connection has been applied.
  */
+import { CLOSE_CODES } from "../protocol/closeCodes.js";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Options } from "../config.js";
@@ -164,9 +165,9 @@ const TYPING_PER_SECOND = 1;
 const TYPING_BURST = 3;
 
 /** Close code for connections the cluster ended: their node was declared gone, or their account was deleted or its token replaced on another node. */
-export const CLOSE_ENDED = 4002;
+export const CLOSE_ENDED = CLOSE_CODES.sessionEnded.code;
 /** Close code for a connection whose start could not reach the log. */
-const CLOSE_TRY_AGAIN = 1013;
+const CLOSE_TRY_AGAIN = CLOSE_CODES.tryAgainLater.code;
 
 export class Hub {
   #state: ChatState;
@@ -788,7 +789,7 @@ export class Hub {
     // A refused frame is not read; only a small one is parsed, to echo its ref.
     const { ref, request } = raw.length <= GLANCE_BYTES ? glance(raw, isBinary) : {};
     this.#observer.request(request ?? "invalid", "rate_limited");
-    if (flooding) return c.peer.close(1008, "flooding");
+    if (flooding) return c.peer.close(CLOSE_CODES.policy.code, "flooding");
     this.#answer(c, retryLater("rate_limited", request, `${why}; retry in ${retryAfterMs} ms.`, retryAfterMs, ref));
   }
 

@@ -10,6 +10,7 @@
  */
 import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
+import { CLOSE_CODES } from "../protocol/closeCodes.js";
 import type { Peer } from "./hub.js";
 import type { FrameCache } from "./wsFrame.js";
 
@@ -44,7 +45,7 @@ export function socketPeer(ws: WebSocket, socket: Duplex, opts: SocketPeerOption
       if (ws.bufferedAmount > opts.maxBufferedBytes) {
         opts.onSlow();
         // Its buffer is full, so a close frame would wait behind it: give it little time.
-        closeWithin(ws, 1008, "too slow: unsent data over the limit", 200);
+        closeWithin(ws, CLOSE_CODES.policy.code, "too slow: unsent data over the limit", 200);
         return;
       }
       if (!socket.writableCorked) {
