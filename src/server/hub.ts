@@ -35,7 +35,7 @@ import { errorData, type ErrorCode } from "../protocol/errors.js";
 import { isRequestEvent, type RequestEvent } from "../protocol/events.js";
 import { isValidRef, readFrame, type FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
-import type { Message, Ref } from "../protocol/wire.generated.js";
+import type { ErrorPush, Message, Ref } from "../protocol/wire.generated.js";
 import { failureReason } from "../store/failureReason.js";
 import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
@@ -120,8 +120,13 @@ function envelope(event: string, data: unknown, ref?: Ref): string {
 }
 
 /** An error that means "not applied, try again in `retryAfterMs`", as a frame. */
+/** Every error frame the hub sends is built here: the error push's data in an envelope echoing the request's ref. */
+function errorFrame(error: ErrorPush, ref: Ref | undefined): string {
+  return envelope("error", error, ref);
+}
+
 function retryLater(code: "rate_limited" | "unavailable", request: string | undefined, message: string, retryAfterMs: number, ref: Ref | undefined): string {
-  return envelope("error", errorData(code, request, message, { retry_after_ms: retryAfterMs }), ref);
+  return errorFrame(errorData(code, request, message, { retry_after_ms: retryAfterMs }), ref);
 }
 
 /** The ref and request name of a frame that will not be read further, as far as they are valid. */
@@ -337,7 +342,7 @@ export class Hub {
       // Only known event names become metric labels: a client must not be able to mint series.
       const request = frame.error.request;
       this.#observer.request(request !== undefined && isRequestEvent(request) ? request : "invalid", frame.error.code);
-      return this.#answer(c, envelope("error", frame.error, frame.ref));
+      return this.#answer(c, errorFrame(frame.error, frame.ref));
     }
     const { event, data, ref } = frame.request;
     if (event === "typing") {
@@ -652,7 +657,7 @@ export class Hub {
       if (first?.event === "error" && first.to.kind === "conn" && first.to.conn === cmd.conn) outcome = first.data.code;
     } catch (err) {
       outcome = "internal";
-      if (c && ticket?.request) ticket.run = () => this.#send([c.peer], envelope("error", errorData("internal", ticket.request), ticket.ref));
+      if (c && ticket?.request) ticket.run = () => this.#send([c.peer], errorFrame(errorData("internal", ticket.request), ticket.ref));
       if (c && ticket?.request) this.#opts.logger.error({ err, request: ticket.request }, "request failed");
       else this.#opts.logger.error({ err, command: cmd.type }, "a command from the log failed");
     }
@@ -840,7 +845,7 @@ export class Hub {
     const conversation = conversationOf(this.#state, q.conn, q.target);
     if ("error" in conversation) {
       const error = { ...conversation.error, request: "history" };
-      this.#send([peer], envelope("error", error, q.ref));
+      this.#send([peer], errorFrame(error, q.ref));
       return this.#observer.request("history", error.code);
     }
     // What was applied so far and no later message: ids follow the log, so a bound on the id is a bound in the log.
@@ -1049,6 +1054,6 @@ export class Hub {
 
   #internalError(c: Connection, err: unknown, request: string, ref: Ref | undefined): void {
     this.#opts.logger.error({ err, request, ref }, "request failed");
-    this.#answer(c, envelope("error", errorData("internal", request), ref));
+    this.#answer(c, errorFrame(errorData("internal", request), ref));
   }
 }
