@@ -4,7 +4,7 @@
  * state rebuilt after it must hold nothing that was not stored.
  */
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DEFAULTS } from "../src/config.js";
 import { compileValidators } from "../src/protocol/schemas.js";
 import { Hub, type Peer } from "../src/server/hub.js";
@@ -94,5 +94,31 @@ describe("a failed commit whose state cannot be rebuilt", () => {
     hub.flush();
     await turn();
     expect(peer.frames.map((f) => f.event)).toEqual(["welcome"]);
+  });
+});
+
+describe("a command whose messages cannot be serialised", () => {
+  it("sends none of them: the requester hears only internal, the others nothing, and its changes stand", async () => {
+    const store = new MemoryStore();
+    const hub = hubOn(store);
+    const [pa, pb] = [fakePeer(), fakePeer()];
+    const [a] = [hub.open(pa), hub.open(pb)];
+    await turn();
+    pa.frames.length = 0;
+    pb.frames.length = 0;
+    const stringify = JSON.stringify;
+    const spy = vi.spyOn(JSON, "stringify").mockImplementation((value: unknown, ...rest: unknown[]) => {
+      if ((value as { event?: unknown } | null)?.event === "message") throw new Error("cannot serialise");
+      return (stringify as (...args: unknown[]) => string)(value, ...rest);
+    });
+    try {
+      send(hub, a, { event: "send_message", data: { room_id: "all", message: "hello" }, ref: 1 });
+      await turn();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(pa.frames).toEqual([{ event: "error", data: expect.objectContaining({ code: "internal", request: "send_message" }), ref: 1 }]);
+    expect(pb.frames).toEqual([]);
+    expect(store.page("all", 10).messages.map((m) => m.text)).toEqual(["hello"]);
   });
 });

@@ -109,6 +109,9 @@ type Ticket = {
 /** This node's commands of one turn: one log entry. */
 type Batch = { seq: number; commands: Command[]; tickets: Array<Ticket | undefined>; timer?: NodeJS.Timeout };
 
+/** An outbound message serialised, and this node's peers it goes to. */
+type Rendered = { peers: Peer[]; text: string };
+
 /** A serialised message and the peers it goes to, resolved when the command was applied; `cause` when a write caused it. */
 type Delivery = { text: string | (() => string); peers: Peer[]; cause?: Ticket };
 
@@ -634,22 +637,31 @@ export class Hub {
     let outcome: "ok" | ErrorCode = "ok";
     try {
       const { out, changes } = reduce(this.#state, cmd);
+      const toRequester = (o: Outbound) => o.to.kind === "conn" && o.to.conn === cmd.conn;
+      // All of it is serialised before any is sent: should that fail, none goes out and the requester hears only
+      // `internal`. Its changes stand, as on every replica that applied the command.
+      let rendered: Array<{ o: Outbound; r: Rendered | undefined }>;
+      try {
+        rendered = out.filter((o) => !(answered && toRequester(o))).map((o) => ({ o, r: this.#render(o) }));
+      } catch (err) {
+        this.#record(changes);
+        throw err;
+      }
       const lasting = this.#record(changes);
       const cause = lasting && ticket?.request !== undefined ? ticket : undefined;
       // An earlier request of the same connection still unanswered (its fate unknown): what goes to this one waits for it.
-      const held: Outbound[] = [];
+      const held: Rendered[] = [];
       const blocked = c !== undefined && c.line[0] !== ticket;
-      for (const o of out) {
-        const toRequester = o.to.kind === "conn" && o.to.conn === cmd.conn;
-        if (answered && toRequester) continue;
-        if (blocked && toRequester) held.push(o);
-        else this.#enqueue(o, cause);
+      for (const { o, r } of rendered) {
+        if (!r) continue;
+        if (blocked && toRequester(o)) held.push(r);
+        else this.#send(r.peers, r.text, cause);
       }
       if (held.length > 0 && ticket) {
         const tokens = ticket.tokens ?? [];
         ticket.tokens = [];
         ticket.run = () => {
-          for (const o of held) this.#enqueue(o, cause);
+          for (const r of held) this.#send(r.peers, r.text, cause);
           this.#forget(tokens);
         };
       }
@@ -876,21 +888,26 @@ export class Hub {
     return messageIdAt({ ms: at.ms, seq: at.seq + 1 }, 0);
   }
 
-  /** Resolves an outbound message's audience now (this node's connections) and serialises it once. */
   #enqueue(o: Outbound, cause: Ticket | undefined): void {
+    const rendered = this.#render(o);
+    if (rendered) this.#send(rendered.peers, rendered.text, cause);
+  }
+
+  /** Resolves an outbound message's audience now (this node's connections) and serialises it once; undefined when it reaches no one here. */
+  #render(o: Outbound): Rendered | undefined {
     const peers: Peer[] = [];
     forEachConn(this.#state, o.to, (conn) => {
       const c = this.#conns.get(conn);
       if (c) peers.push(c.peer);
     });
-    if (peers.length === 0) return;
+    if (peers.length === 0) return undefined;
     let text: string;
     if (o.event === "welcome" || o.event === "replace_token") {
       const hash = this.#state.users.get(o.data.user.id)?.tokenHash;
       const token = hash === undefined ? undefined : this.#pendingTokens.get(hash);
       if (token === undefined) {
         this.#opts.logger.error({ user: o.data.user.id, event: o.event }, "no token was minted here for this reply");
-        return;
+        return undefined;
       }
       text = envelope(o.event, o.event === "welcome" ? { user: o.data.user, token, since: this.#since() } : { user: o.data.user, token }, o.event === "replace_token" ? o.ref : undefined);
     } else if (o.event === "auth") {
@@ -904,7 +921,7 @@ export class Hub {
     } else {
       text = envelope(o.event, o.data, o.ref);
     }
-    this.#send(peers, text, cause);
+    return { peers, text };
   }
 
   /** Something applied waits for its commit: what is sent now must follow it, and reads must see it. */
