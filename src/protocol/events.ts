@@ -1,6 +1,7 @@
 /**
  * The event names of the protocol, as data: the handler table, the validators and
- * the docs test all iterate these, so a new event is one entry here plus its schemas.
+ * the docs test all iterate these. A new event touches more than this list: README's
+ * "Adding an event" has the whole checklist.
  */
 import type { PushDataMap, ReplyDataMap, RequestDataMap } from "./wire.generated.js";
 
