@@ -1,9 +1,10 @@
 /**
- * The transport: one Node http server answering `/healthz`, `/readyz` and the web
- * page, and upgrading `/ws` to WebSocket after the admission checks; each socket
- * becomes a Peer of the hub. Every TCP connection is guarded from its accept
- * (counted, and closed unless its first request head arrives in time); heartbeats
- * drop peers that stopped answering. `/metrics` has a listener of its own.
+ * The transport: one Node http server answering `/healthz`, `/readyz`, the web
+ * page and the protocol's AsyncAPI document (`/asyncapi.json`), and upgrading
+ * `/ws` to WebSocket after the admission checks; each socket becomes a Peer of
+ * the hub. Every TCP connection is guarded from its accept (counted, and closed
+ * unless its first request head arrives in time); heartbeats drop peers that
+ * stopped answering. `/metrics` has a listener of its own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -12,6 +13,7 @@ import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
 import { CLOSE_CODES } from "../protocol/closeCodes.js";
+import { readAsyncApiBody } from "../protocol/asyncapiFile.js";
 import { compileValidators } from "../protocol/schemas.js";
 import { RedisLog } from "../log/redisLog.js";
 import { backupPathOf } from "../store/backupPath.js";
@@ -20,7 +22,7 @@ import { SqliteStore } from "../store/sqliteStore.js";
 import type { Store } from "../store/store.js";
 import { Admission, MISDIRECTED, acceptLimit, type Refusal } from "./admission.js";
 import { ConnectionGuard, refuseSocket } from "./connectionGuard.js";
-import { answer, listen, pathOf, urlHost } from "./httpBasics.js";
+import { answer, listen, pathOf, serveDocument, urlHost } from "./httpBasics.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { Hub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
@@ -73,6 +75,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
   // First, so that a bad trusted-proxy entry stops the start before anything is opened.
   const admission = new Admission(options);
   const web = await createWebAssets();
+  const asyncApi = await readAsyncApiBody();
   // Browsers send a message in one frame: an unfinished message of thousands of tiny fragments only costs memory (1008).
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, maxFragments: MAX_FRAGMENTS, clientTracking: true });
   const metrics = createMetrics(() => {
@@ -133,6 +136,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
         metrics.refused(MISDIRECTED.reason);
         return answer(res, MISDIRECTED.status, "misdirected request\n");
       }
+      if (path === "/asyncapi.json") return serveDocument(req, res, asyncApi, "application/json");
       if (web(req, res)) return;
       return answer(res, 404, "not found\n");
     },
