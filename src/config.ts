@@ -177,7 +177,7 @@ export const SETTINGS = [
   setting({ key: "redisMaxlen", env: "CHAT_REDIS_MAXLEN", flag: "--redis-maxlen", default: 0, parse: integer(0, 1_000_000_000_000), doc: "log entries Redis keeps (approximate trimming); `0` keeps all. A node whose position was trimmed away must be seeded from a backup" }),
   setting({ key: "redisTimeoutMs", env: "CHAT_REDIS_TIMEOUT_MS", flag: "--redis-timeout-ms", default: 3000, parse: integer(100, 600_000), doc: "time a request has to reach the log; past it the request is answered `unavailable` (and void should it arrive later)" }),
   setting({ key: "nodeTtlMs", env: "CHAT_NODE_TTL_MS", flag: "--node-ttl-ms", default: 10_000, parse: integer(1000, 600_000), doc: "how long a node's liveness mark lasts unless refreshed (every third of it); when it expires, another node ends that node's connections" }),
-  setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout)" }),
+  setting({ key: "logLevel", env: "CHAT_LOG_LEVEL", flag: "--log-level", default: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), doc: "log level (JSON lines on stdout; readable lines when stdout is a terminal)" }),
 ] as const;
 
 export const DEFAULTS: Readonly<Options> = Object.freeze(

@@ -1,5 +1,6 @@
 /** Entry point: options from flags and environment, start, log the address, shut down on signals. */
 import { pino } from "pino";
+import pretty from "pino-pretty";
 import { loadOptions } from "./config.js";
 import { redactedUrl } from "./log/redisLog.js";
 import { startServer, type ChatServer } from "./server/httpServer.js";
@@ -13,7 +14,8 @@ try {
   console.error(`chat-server: ${(err as Error).message}`);
   process.exit(2);
 }
-const logger = pino({ level: options.logLevel });
+// A person at a terminal reads lines; a supervisor or log shipper gets JSON.
+const logger = process.stdout.isTTY ? pino({ level: options.logLevel }, pretty({ sync: true, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname,page,url,port,openAuth" })) : pino({ level: options.logLevel });
 let server: ChatServer | undefined;
 // `npm run backup` asks a running server for a consistent copy of its database; registered
 // first, since the default action of SIGUSR2 would end the process.
@@ -53,4 +55,6 @@ for (const warning of permissionWarnings(options.db)) logger.warn(warning);
 if (options.openAuth) logger.warn("open-auth mode: anyone can sign into any account by its id alone; never use it on a public server");
 const cluster = options.redisUrl === null ? {} : { cluster: { node: running.hub.node, redis: redactedUrl(options.redisUrl), prefix: options.redisPrefix } };
 const as = options.redisUrl === null ? "" : ` as cluster node ${running.hub.node}`;
-logger.info({ url: running.url, port: running.port, openAuth: options.openAuth, ...cluster }, `listening on ${running.url}${as}`);
+// The page's address first: it is what a person opens; clients connect to the WebSocket one.
+const page = running.url.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
+logger.info({ page, url: running.url, port: running.port, openAuth: options.openAuth, ...cluster }, `chat page at ${page} · WebSocket at ${running.url}${as}`);

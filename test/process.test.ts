@@ -12,7 +12,9 @@ describe("the server process", () => {
   it("logs one line with its address, answers /healthz, and closes clients with 1001 and exits 0 on SIGTERM", async () => {
     const { child, url, lines } = await startChild();
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: `listening on ${url}` });
+    const page = url.replace("ws:", "http:").replace(/\/ws$/, "/");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: `chat page at ${page} · WebSocket at ${url}`, page, url });
+    expect((await fetch(page)).headers.get("content-type")).toMatch(/^text\/html/);
     const health = await fetch(url.replace("ws:", "http:").replace("/ws", "/healthz"));
     expect(health.status).toBe(200);
 
