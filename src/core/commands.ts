@@ -12,12 +12,12 @@ export interface NewAccount {
   tokenHash: string;
 }
 
-interface Base {
+export interface Base {
   conn: ConnId;
   /** ISO-8601 time of the command's place in the log (the shell stamps it when it applies the entry). */
   ts: string;
 }
-interface RequestBase extends Base {
+export interface RequestBase extends Base {
   ref?: Ref;
 }
 

@@ -14,6 +14,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { bundleSdk } from "./sdkBundle.js";
 
 /** Answers the request and returns true when the path is one of the page's; returns false, untouched, otherwise. */
 export type WebAssetHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -94,6 +95,8 @@ async function loadAssets(webDir: string): Promise<Map<string, Asset>> {
   assets.set("/", page);
   assets.set("/index.html", page);
   assets.set("/favicon.svg", asset(await readFile(join(webDir, "favicon.svg")), TYPES[".svg"]!, "public, max-age=86400"));
+  // The SDK for pages of one's own: a stable address, so revalidated rather than cached for good.
+  assets.set("/chat-client.js", asset(Buffer.from(await bundleSdk()), TYPES[".js"]!, REVALIDATE));
   return assets;
 }
 
