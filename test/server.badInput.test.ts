@@ -110,6 +110,13 @@ describe("bad input", () => {
     expect(answer.data.message).toContain(fields[0]!.pointer);
   });
 
+  it("counts a ref's length in code points, as the schema does: 64 astral characters are echoed, 65 are refused", async () => {
+    const long = "😀".repeat(64);
+    expect(await answerTo(JSON.stringify({ event: "ping", ref: long }))).toMatchObject({ event: "ping", ref: long });
+    const refused = await answerTo(JSON.stringify({ event: "ping", ref: long + "😀" }));
+    expect(refused).toMatchObject({ event: "error", data: { code: "bad_request" } });
+  });
+
   it("accepts any data, or none, for show_rooms, conversations, ping and del_user", async () => {
     for (const data of [undefined, null, 3, "x", [1], { a: 1 }]) {
       for (const event of ["show_rooms", "conversations", "ping"]) {
