@@ -88,6 +88,22 @@ describe("the commit window", () => {
     raw.ws.close();
   });
 
+  it("at shutdown, commits and answers what waits in the window before saying goodbye", async () => {
+    const store = new RecordingStore();
+    const s = await start(store, 60_000);
+    const a = await connect(s);
+    await a.request("send_message", { room_id: "all", message: "opens the window" });
+    const waiting = a.request("send_message", { room_id: "all", message: "waits for the window" });
+    // Applied (the state has it), not yet committed or answered.
+    await expect.poll(() => s.hub.state.recent.get("all")?.length).toBe(2);
+    const closed = new Promise<number>((resolve) => a.on("close", (ev) => resolve(ev.code)));
+    await s.close(1001);
+    server = undefined;
+    expect((await waiting).message.text).toBe("waits for the window");
+    expect(await closed).toBe(1001);
+    expect(store.page("all", 10).messages.map((m) => m.text)).toEqual(["opens the window", "waits for the window"]);
+  });
+
   it("answers unavailable to every request a failed commit held, and pushes none of it", async () => {
     const store = new RecordingStore();
     const s = await start(store, 300);

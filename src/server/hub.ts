@@ -384,9 +384,10 @@ export class Hub {
     this.#carry({ type: "disconnect", conn, ts: "" });
   }
 
-  /** Appends this turn's commands now; a single server applies them at once. Used at shutdown. */
+  /** Appends this turn's commands now (a single server applies them at once), then commits and sends what waits for the commit window. Used at shutdown, before the goodbye. */
   flush(): void {
     this.#appendBatch();
+    if (this.#commitTimer !== undefined) this.#commitAndSend();
   }
 
   /** A cluster node leaving on purpose: its connections' end goes to the log. Resolves when placed, or after `withinMs`. */
@@ -402,7 +403,7 @@ export class Hub {
   /** Stops the hub's timers (retention, retrying the store, liveness); the server calls it when it closes. */
   stop(): void {
     // What was applied is committed and answered before the hub goes quiet.
-    if (this.#commitTimer !== undefined) this.#flush();
+    if (this.#commitTimer !== undefined) this.#commitAndSend();
     this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
@@ -574,12 +575,12 @@ export class Hub {
       this.#applying = false;
     }
     const wait = this.#committedAt + this.#opts.limits.commitWindowMs - performance.now();
-    if (wait <= 0 || !this.#mustCommit()) return this.#flush();
-    this.#commitTimer ??= setTimeout(() => this.#flush(), wait);
+    if (wait <= 0 || !this.#mustCommit()) return this.#commitAndSend();
+    this.#commitTimer ??= setTimeout(() => this.#commitAndSend(), wait);
   }
 
   /** Commits what was applied and sends what waited for it. */
-  #flush(): void {
+  #commitAndSend(): void {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
     this.#commit();
