@@ -5,16 +5,17 @@
  */
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { ChatClient, ChatError, type ConnectOptions, type Reconnected, type StateChange } from "../src/client/index.js";
+import { ChatClient, ChatError, type ConnectOptions, type StateChange } from "../src/client/index.js";
 import { DEFAULTS, SETTINGS, type Options } from "../src/config.js";
 import { startServer } from "../src/server/httpServer.js";
+import { reconnected, stateWhere } from "./helpers/clientEvents.js";
 import { killChildren, startChild } from "./helpers/process.js";
+import { startProxy, type Proxy } from "./helpers/proxy.js";
 
 /** Fast timing so that tests do not wait; the values themselves are not asserted. */
 const FAST: ConnectOptions = { WebSocket, reconnect: { initialDelayMs: 10, maxDelayMs: 100 } };
@@ -51,25 +52,7 @@ async function rejection(p: Promise<unknown>): Promise<ChatError> {
   return err as ChatError;
 }
 
-/** Resolves with the first `state` change (from now on) that satisfies `match`. */
-function stateWhere(c: ChatClient, match: (s: StateChange) => boolean): Promise<StateChange> {
-  return new Promise((resolve) => {
-    const off = c.on("state", (s) => {
-      if (!match(s)) return;
-      off();
-      resolve(s);
-    });
-  });
-}
 
-function reconnected(c: ChatClient): Promise<Reconnected> {
-  return new Promise((resolve) => {
-    const off = c.on("reconnect", (info) => {
-      off();
-      resolve(info);
-    });
-  });
-}
 
 function record(c: ChatClient): StateChange[] {
   const states: StateChange[] = [];
@@ -77,40 +60,11 @@ function record(c: ChatClient): StateChange[] {
   return states;
 }
 
-/** A TCP proxy in front of the server: it can stop forwarding, cut every connection, and refuse new ones. */
-async function proxyTo(port: number): Promise<{ url: string; hold(): void; cut(): void; refuse(on: boolean): void }> {
-  const pairs = new Set<[Socket, Socket]>();
-  let refusing = false;
-  const proxy = createServer((downstream) => {
-    if (refusing) {
-      downstream.destroy();
-      return;
-    }
-    const upstream = connect(port, "127.0.0.1");
-    const pair: [Socket, Socket] = [downstream, upstream];
-    pairs.add(pair);
-    const end = (): void => {
-      pairs.delete(pair);
-      downstream.destroy();
-      upstream.destroy();
-    };
-    for (const s of pair) s.on("error", end).on("close", end);
-    downstream.pipe(upstream);
-    upstream.pipe(downstream);
-  });
-  proxy.listen(0, "127.0.0.1");
-  await once(proxy, "listening");
-  cleanups.push(() => new Promise((resolve) => proxy.close(resolve)));
-  const address = proxy.address();
-  if (address === null || typeof address === "string") throw new Error("proxy has no port");
-  return {
-    url: `ws://127.0.0.1:${address.port}/ws`,
-    hold: () => pairs.forEach(([down, up]) => down.unpipe(up)),
-    cut: () => pairs.forEach(([down]) => down.destroy()),
-    refuse: (on) => {
-      refusing = on;
-    },
-  };
+/** The shared TCP proxy in front of a server, closed after the test. */
+async function proxyTo(port: number): Promise<Proxy> {
+  const proxy = await startProxy(port);
+  cleanups.push(() => proxy.close());
+  return proxy;
 }
 
 describe("client reconnect", () => {
@@ -123,7 +77,7 @@ describe("client reconnect", () => {
     const [id, token] = [c.user.id, c.token];
     const states = record(c);
 
-    proxy.hold();
+    proxy.holdRequests();
     const inFlight = c.request("ping");
     const secondAttempt = stateWhere(c, (x) => x.state === "reconnecting" && x.attempt === 2);
     proxy.refuse(true);

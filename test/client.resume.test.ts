@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { ChatClient, ChatError, MAX_QUEUED, type ConnectOptions, type Message, type Reconnected, type RequestDataMap, type StateChange } from "../src/client/index.js";
+import { ChatClient, ChatError, MAX_QUEUED, type ConnectOptions, type Message, type Reconnected } from "../src/client/index.js";
+import { allHistory, reconnected, stateWhere } from "./helpers/clientEvents.js";
 import { startProxy, type Proxy } from "./helpers/proxy.js";
 import { rejection, useHarness, type Harness } from "./helpers/server.js";
 
@@ -52,36 +53,8 @@ function inbox(c: ChatClient): Map<string, Message[]> {
 
 const ids = (ms: readonly Message[] | undefined): string[] => (ms ?? []).map((m) => m.id);
 
-/** A whole conversation as the server keeps it, oldest first (paged backwards with `before`). */
-async function allHistory(reader: ChatClient, target: { room_id: string } | { user_id: string }): Promise<Message[]> {
-  const all: Message[] = [];
-  let before: string | undefined;
-  for (;;) {
-    const page = await reader.request("history", { ...target, limit: 100, ...(before === undefined ? {} : { before }) } as RequestDataMap["history"]);
-    all.unshift(...page.messages);
-    if (!page.has_more || page.messages.length === 0) return all;
-    before = page.messages[0]!.id;
-  }
-}
 
-function reconnected(c: ChatClient): Promise<Reconnected> {
-  return new Promise((resolve) => {
-    const off = c.on("reconnect", (info) => {
-      off();
-      resolve(info);
-    });
-  });
-}
 
-function stateWhere(c: ChatClient, match: (s: StateChange) => boolean): Promise<StateChange> {
-  return new Promise((resolve) => {
-    const off = c.on("state", (s) => {
-      if (!match(s)) return;
-      off();
-      resolve(s);
-    });
-  });
-}
 
 /** Cuts the connection and keeps it down until the returned function is called; resolves once the client is reconnecting. */
 async function down(c: ChatClient, proxy: Proxy): Promise<() => Promise<Reconnected>> {

@@ -9,7 +9,7 @@ import { DEFAULTS } from "../src/config.js";
 import { compileValidators } from "../src/protocol/schemas.js";
 import { Hub, type Peer } from "../src/server/hub.js";
 import { MemoryStore } from "../src/store/memoryStore.js";
-import { FailingStore } from "./helpers/failingStore.js";
+import { FailingStore, UnreadableStore } from "./helpers/failingStore.js";
 
 
 type Frame = { event: string; data: Record<string, unknown>; ref?: number };
@@ -71,13 +71,7 @@ describe("a failed commit, in one event-loop turn", () => {
 
 describe("a failed commit whose state cannot be rebuilt", () => {
   it("calls onFatal and sends nothing more, even once the store works again", async () => {
-    class Broken extends FailingStore {
-      override load() {
-        if (this.failing) throw new Error("cannot read either");
-        return super.load();
-      }
-    }
-    const store = new Broken();
+    const store = new UnreadableStore();
     const fatal: unknown[] = [];
     const hub = hubOn(store, fatal);
     const peer = fakePeer();

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
-import type { Message } from "../src/protocol/wire.generated.js";
+import { allHistory } from "./helpers/clientEvents.js";
 import { killChildren, startChild } from "./helpers/process.js";
 
 afterEach(killChildren);
@@ -17,17 +17,6 @@ function dbPath(): string {
   return join(mkdtempSync(join(tmpdir(), "chat-persist-")), "chat.db");
 }
 
-/** Every message of a conversation, paging back with `before`. */
-async function allHistory(c: ChatClient, target: { room_id: string } | { user_id: string }): Promise<Message[]> {
-  const pages: Message[][] = [];
-  let before: string | undefined;
-  for (;;) {
-    const page = await c.request("history", { ...target, limit: 100, ...(before ? { before } : {}) } as never);
-    pages.unshift(page.messages);
-    if (!page.has_more) return pages.flat();
-    before = page.messages[0]!.id;
-  }
-}
 
 /** The bytes of the database's files, to show that a refused start changed nothing. */
 function snapshot(path: string): string[] {

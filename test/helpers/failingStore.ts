@@ -16,3 +16,11 @@ export class FailingStore extends MemoryStore {
     if (this.failing) throw new StoreError("the disk is full");
   }
 }
+
+/** A FailingStore that, while failing, cannot be read either: the state cannot be rebuilt after a failed commit. */
+export class UnreadableStore extends FailingStore {
+  override load() {
+    if (this.failing) throw new Error("cannot read either");
+    return super.load();
+  }
+}
