@@ -177,6 +177,8 @@ describe("a failure the state cannot come back from", () => {
 
 /** Counts commits and remembers every message id committed so far. */
 class RecordingStore extends FailingStore {
+  // Stands in for a database file, whose commits the window groups.
+  override readonly syncs = true;
   commits = 0;
   readonly committed = new Set<string>();
   override commit(position?: LogPosition): void {
@@ -214,7 +216,7 @@ describe("the commit window", () => {
   });
 
   it("answers a read sent in the same write as a send after that send's commit, with the message in it", async () => {
-    const s = await start(new MemoryStore(), [], { ...UNLIMITED, commitWindowMs: 300 });
+    const s = await start(new RecordingStore(), [], { ...UNLIMITED, commitWindowMs: 300 });
     const raw = await rawSocket(s.url);
     await raw.next();
     raw.ws.send(JSON.stringify({ event: "send_message", data: { room_id: "all", message: "first" }, ref: 1 }));

@@ -91,8 +91,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     store: db,
     logger,
     openAuth: options.openAuth,
-    // A memory store's commit costs nothing: waiting for company would only add latency.
-    limits: options.db === ":memory:" && !store ? { ...options, commitWindowMs: 0 } : options,
+    limits: options,
     rate: { perSecond: options.ratePerSecond, burst: options.rateBurst, closeAfter: options.floodCloseAfter },
     observer: metrics,
     ...(log && { cluster: { log, liveness: log, appendTimeoutMs: options.redisTimeoutMs, livenessEveryMs: Math.floor(options.nodeTtlMs / 3), nodeTtlMs: options.nodeTtlMs } }),

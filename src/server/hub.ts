@@ -574,7 +574,9 @@ export class Hub {
     } finally {
       this.#applying = false;
     }
-    const wait = this.#committedAt + this.#opts.limits.commitWindowMs - performance.now();
+    // A commit that syncs nothing costs nothing: waiting for company would only add latency.
+    const windowMs = this.#opts.store.syncs ? this.#opts.limits.commitWindowMs : 0;
+    const wait = this.#committedAt + windowMs - performance.now();
     if (wait <= 0 || !this.#mustCommit()) return this.#commitAndSend();
     this.#commitTimer ??= setTimeout(() => this.#commitAndSend(), wait);
   }

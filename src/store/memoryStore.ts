@@ -31,6 +31,7 @@ function indexOf(messages: readonly Message[] | undefined, id: string): number {
 }
 
 export class MemoryStore implements Store {
+  readonly syncs: boolean = false;
   readonly #users = new Map<string, { id: string; username: string | null; tokenHash: string; renamedFrom?: string }>();
   readonly #rooms = new Map<string, { id: string; name: string; ownerId: string }>();
   /** Room → its members. */

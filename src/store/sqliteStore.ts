@@ -64,6 +64,7 @@ export class SqliteStore implements Store {
   readonly #release: () => void;
   /** The folder whose free space `probe` checks; undefined for `:memory:`. */
   readonly #dir: string | undefined;
+  readonly syncs: boolean;
   readonly #prune: SqlitePrune;
   readonly #touch: () => void;
   #pending: Change[] = [];
@@ -81,6 +82,7 @@ export class SqliteStore implements Store {
     const db = (this.#db = opened.db);
     this.#release = opened.release;
     this.#dir = path === ":memory:" ? undefined : dirname(path);
+    this.syncs = this.#dir !== undefined;
     this.#prune = new SqlitePrune(db);
     // The smallest real write: the schema version rewritten to itself, committed and synced.
     const touch = db.transaction(() => db.pragma(`user_version = ${SCHEMA_VERSION}`));

@@ -17,6 +17,8 @@ export interface LogPosition {
 }
 
 export interface Store {
+  /** Whether a commit reaches a disk (an fsync): only then is it worth waiting to share one (the hub's commit window). */
+  readonly syncs: boolean;
   /** The durable part of the state, as the changes written so far left it; with `sessions`, also the stored sessions and guest accounts. */
   load(sessions?: boolean): ChatState;
   /** Queues changes, in order; they become durable together at the next `commit`. */
