@@ -8,9 +8,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ChatClient, ChatError } from "../src/client/index.js";
-import { launchChromium, skipBrowser } from "./helpers/browser.js";
-import { ChatBrowser, message, ready, roomButton } from "./helpers/chatPage.js";
-import { killChildren, startChild } from "./helpers/process.js";
+import { skipBrowser } from "./helpers/browser.js";
+import { ChatBrowser, message, ready, roomButton, startPageTest, stopPageTest } from "./helpers/chatPage.js";
 
 describe.skipIf(skipBrowser)("the web page", () => {
   /** The page's address, e.g. http://127.0.0.1:PORT/ */
@@ -20,17 +19,9 @@ describe.skipIf(skipBrowser)("the web page", () => {
   let chat: ChatBrowser;
 
   beforeAll(async () => {
-    // The real entry point, as `npm start` runs it; nothing kept on disk.
-    wsUrl = (await startChild(["--db", ":memory:"])).url;
-    base = wsUrl.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
-    browser = await launchChromium();
-    chat = new ChatBrowser(browser, "chat");
+    ({ wsUrl, base, browser, chat } = await startPageTest("chat"));
   }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    killChildren();
-  });
+  afterAll(() => stopPageTest(browser));
 
   const person = async (who: string, options: Parameters<ChatBrowser["person"]>[2] = {}): Promise<{ page: Page }> => chat.person(who, base, options);
   const shot = (name: string, ...pages: [string, Page][]): Promise<void> => chat.shot(name, ...pages);

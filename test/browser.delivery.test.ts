@@ -9,10 +9,9 @@
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, skipBrowser } from "./helpers/browser.js";
-import { ChatBrowser, composer, createRoom, joinRoom, message, mine, pickName, roomButton, say, texts } from "./helpers/chatPage.js";
+import { skipBrowser } from "./helpers/browser.js";
+import { ChatBrowser, composer, createRoom, joinRoom, message, mine, pickName, roomButton, say, texts, startPageTest, stopPageTest } from "./helpers/chatPage.js";
 import { startDelayProxy, type DelayProxy } from "./helpers/delayProxy.js";
-import { killChildren, startChild } from "./helpers/process.js";
 
 const README_PICTURE = fileURLToPath(new URL("../web/screenshot.png", import.meta.url));
 
@@ -23,17 +22,12 @@ describe.skipIf(skipBrowser)("the page on a slow link", () => {
   let chat: ChatBrowser;
 
   beforeAll(async () => {
-    const { url } = await startChild(["--db", ":memory:"]);
-    base = url.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
+    ({ base, browser, chat } = await startPageTest("delivery"));
     proxy = await startDelayProxy(Number(new URL(base).port), { delayMs: 600 });
-    browser = await launchChromium();
-    chat = new ChatBrowser(browser, "delivery");
   }, 60_000);
-
   afterAll(async () => {
-    await browser?.close();
     await proxy?.close();
-    killChildren();
+    await stopPageTest(browser);
   });
 
   it("keeps what is typed while sends are on their way, shows each as sending then sent, and posts every one in order", async () => {
@@ -214,16 +208,9 @@ describe.skipIf(skipBrowser)("the page under a real rate limit", () => {
   beforeAll(async () => {
     // A real rate limit, tighter than the default (60 at once, 20 a second) so that typing
     // outruns it: the page must wait it out, in order, rather than lose or reorder messages.
-    const { url } = await startChild(["--db", ":memory:"], { CHAT_RATE_PER_SECOND: "10", CHAT_RATE_BURST: "20" });
-    base = url.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
-    browser = await launchChromium();
-    chat = new ChatBrowser(browser, "ratelimit");
+    ({ base, browser, chat } = await startPageTest("ratelimit", { CHAT_RATE_PER_SECOND: "10", CHAT_RATE_BURST: "20" }));
   }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    killChildren();
-  });
+  afterAll(() => stopPageTest(browser));
 
   it("200 quick sends are all posted, in order, with no error", async () => {
     const { page: alice } = await chat.person("alice", base);

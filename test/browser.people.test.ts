@@ -8,9 +8,8 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, skipBrowser } from "./helpers/browser.js";
-import { ChatBrowser, composer, createRoom, dmButton, joinRoom, message, mine, pickName, ready, roomButton, say } from "./helpers/chatPage.js";
-import { killChildren, startChild } from "./helpers/process.js";
+import { skipBrowser } from "./helpers/browser.js";
+import { ChatBrowser, composer, createRoom, dmButton, joinRoom, message, mine, pickName, ready, roomButton, say, startPageTest, stopPageTest } from "./helpers/chatPage.js";
 
 /** Stands in for the browser's Notification (headless Chromium shows none): records each one. */
 const FAKE_NOTIFICATION = `
@@ -36,16 +35,9 @@ describe.skipIf(skipBrowser)("people and conversations on the page", () => {
   let chat: ChatBrowser;
 
   beforeAll(async () => {
-    const { url } = await startChild(["--db", ":memory:"]);
-    base = url.replace(/^ws:/, "http:").replace(/\/ws$/, "/");
-    browser = await launchChromium();
-    chat = new ChatBrowser(browser, "people");
+    ({ base, browser, chat } = await startPageTest("people"));
   }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    killChildren();
-  });
+  afterAll(() => stopPageTest(browser));
 
   it("a room's members with online dots, who is typing, edits and deletions, and names as they are now", async () => {
     const { page: alma } = await chat.person("alma", base);

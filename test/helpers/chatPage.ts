@@ -6,6 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { launchChromium } from "./browser.js";
+import { killChildren, startChild } from "./process.js";
 
 export const SHOTS = fileURLToPath(new URL("../../test-output/screenshots/", import.meta.url));
 
@@ -117,4 +119,26 @@ export async function say(page: Page, text: string): Promise<void> {
 /** The texts of the messages shown, in order. */
 export function texts(page: Page): Promise<string[]> {
   return page.locator("#messages .msg .msg-text").allTextContents();
+}
+
+/** What one file of page tests runs against: the server as `npm start` runs it (nothing kept on disk) and Chromium. */
+export interface PageTest {
+  /** The WebSocket URL and the page's address (http://127.0.0.1:PORT/). */
+  wsUrl: string;
+  base: string;
+  browser: Browser;
+  chat: ChatBrowser;
+}
+
+/** Starts the server (with `env`) and Chromium; the screenshots of this file are named `<prefix>-…`. */
+export async function startPageTest(prefix: string, env: Record<string, string> = {}): Promise<PageTest> {
+  const wsUrl = (await startChild(["--db", ":memory:"], env)).url;
+  const browser = await launchChromium();
+  return { wsUrl, base: wsUrl.replace(/^ws:/, "http:").replace(/\/ws$/, "/"), browser, chat: new ChatBrowser(browser, prefix) };
+}
+
+/** Ends what startPageTest started. */
+export async function stopPageTest(browser: Browser | undefined): Promise<void> {
+  await browser?.close();
+  killChildren();
 }
