@@ -1,5 +1,8 @@
 /** The Store contract, run against every implementation. */
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { MemoryStore } from "../src/store/memoryStore.js";
 import { SqliteStore } from "../src/store/sqliteStore.js";
 import { uuidv7Floor } from "../src/store/retention.js";
@@ -32,8 +35,14 @@ function texts(store: Store, key: string): string[] {
 
 const total = (store: Store, keys: string[]) => keys.reduce((sum, k) => sum + store.page(k, 10_000).messages.length, 0);
 
+const dir = mkdtempSync(join(tmpdir(), "chat-contract-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
 const stores: Array<[string, () => Store]> = [
   ["SqliteStore (:memory:)", () => new SqliteStore(":memory:")],
+  // On a file, commits go through the changes journal before SQLite.
+  ["SqliteStore (file)", () => new SqliteStore(join(dir, `${++files}.db`))],
   ["MemoryStore", () => new MemoryStore()],
 ];
 
@@ -80,6 +89,21 @@ describe.each(stores)("%s", (_name, makeStore) => {
     expect(store.sentBy(A, "c-2")).toBeUndefined();
     store.prune({ keepPerConversation: 0, beforeId: "ffffffff" }, 100);
     expect(store.sentBy(A, "c-1")).toBeUndefined();
+  });
+
+  it("forgets a deleted room's messages by id and by client id, and answers for edits and deletes at once", () => {
+    const store = makeStore();
+    const [m1, m2] = [{ ...message(1, ROOM), client_msg_id: "c-1" }, { ...message(2, ROOM), client_msg_id: "c-2" }];
+    store.write([{ type: "room_put", id: ROOM, name: "Tea", ownerId: A }, { type: "message_added", key: ROOM, message: m1 }, { type: "message_added", key: ROOM, message: m2 }]);
+    store.commit();
+    store.write([{ type: "message_edited", key: ROOM, message: { ...m1, text: "edited" } }, { type: "message_deleted", key: ROOM, id: m2.id }]);
+    store.commit();
+    expect(store.message(m1.id)).toEqual({ key: ROOM, message: { ...m1, text: "edited" } });
+    expect(store.sentBy(A, "c-1")?.text).toBe("edited");
+    expect([store.message(m2.id), store.sentBy(A, "c-2")]).toEqual([undefined, undefined]);
+    store.write([{ type: "room_deleted", id: ROOM }]);
+    store.commit();
+    expect([store.message(m1.id), store.sentBy(A, "c-1")]).toEqual([undefined, undefined]);
   });
 
   it("deletes a direct conversation with its pair", () => {

@@ -31,7 +31,7 @@ const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 export function permissionWarnings(path: string): string[] {
   if (path === ":memory:") return [];
   const warnings: string[] = [];
-  const open = [path, `${path}-wal`, `${path}-shm`].flatMap((file) => {
+  const open = [path, `${path}-wal`, `${path}-shm`, `${path}-changes`].flatMap((file) => {
     const mode = modeOf(file);
     return mode !== undefined && (mode & 0o066) !== 0 ? [`${file} (${octal(mode)})`] : [];
   });

@@ -61,6 +61,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
     version: 6,
     up: settleNames,
   },
+  {
+    // The last record of the changes journal (changeJournal.ts) this file holds: records after it are applied on opening.
+    version: 7,
+    up: (db) => db.exec("CREATE TABLE journal_seq (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL); INSERT INTO journal_seq VALUES (1, 0);"),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

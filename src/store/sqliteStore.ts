@@ -1,9 +1,11 @@
 /**
- * The embedded default store: one SQLite file through better-sqlite3, in WAL mode
- * with synchronous=FULL, so that a committed batch survives a crash of the process
- * or of the machine. Changes are buffered and written in one transaction per
- * commit, which the hub calls once per event-loop turn (group commit). The file is
- * held with an exclusive lock while the store is open: one server per file.
+ * The embedded default store: one SQLite file through better-sqlite3, in WAL mode,
+ * so that a committed batch survives a crash of the process or of the machine.
+ * Changes are buffered and committed together (the hub commits once per event-loop
+ * turn or commit window). On a file a commit is one fsynced record of the changes
+ * journal (changeJournal.ts); the records reach SQLite later, many per transaction,
+ * without an fsync of their own, and before anything reads them. The file is held
+ * with an exclusive lock while the store is open: one server per file.
  */
 import { renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
@@ -21,6 +23,8 @@ import { migrate, SCHEMA_VERSION, StoreError } from "./migrations.js";
 import type { Retention } from "./retention.js";
 import { SqlitePrune } from "./sqlitePrune.js";
 import type { LogPosition, Store } from "./store.js";
+import { ChangeJournal, journalPathOf, type JournalRecord } from "./changeJournal.js";
+import { deletesConversation, UnappliedMessages } from "./unappliedMessages.js";
 
 export { StoreError } from "./migrations.js";
 
@@ -33,6 +37,11 @@ type StoredMember = Row<StoredRows["members"]>;
 export const PAGE_SQL = "SELECT body FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?";
 /** A page of a conversation after a message, oldest first. */
 const PAGE_AFTER_SQL = "SELECT body FROM messages WHERE conv = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?";
+
+/** Journaled changes applied to SQLite together once this many wait (each transaction costs WAL frames, whatever its size). */
+const APPLY_AT = 256;
+/** Journal bytes after which SQLite is synced and the journal written from its start again. */
+const RESTART_AT = 4 * 1024 * 1024;
 
 function open(path: string): { db: Database; release(): void } {
   const onDisk = path !== ":memory:";
@@ -73,8 +82,18 @@ export class SqliteStore implements Store {
   readonly #pageAfter: Statement<[string, string, string, number]>;
   readonly #sentBy: Statement<[string, string]>;
   readonly #byId: Statement<[string]>;
-  readonly #commitAll: (changes: Change[], position: LogPosition | undefined) => void;
+  readonly #commitAll: (records: readonly Omit<JournalRecord, "seq">[], seq?: number) => void;
   readonly #position: Statement<[]>;
+  /** On a file: where commits go first. */
+  readonly #journal: ChangeJournal | undefined;
+  /** The last journal record committed. */
+  #seq = 0;
+  /** Journal records not yet in SQLite, and how many changes they hold. */
+  #unapplied: JournalRecord[] = [];
+  #unappliedChanges = 0;
+  readonly #recent = new UnappliedMessages();
+  /** A journaled change deleted whole conversations: lookups must apply the journal first. */
+  #mustApply = false;
 
   /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
   constructor(path: string) {
@@ -142,30 +161,117 @@ export class SqliteStore implements Store {
       guest_put: (c) => putGuest.run(c.id, c.tokenHash),
       guest_deleted: (c) => deleteGuest.run(c.id),
     };
-    this.#commitAll = db.transaction((changes: Change[], position: LogPosition | undefined) => {
-      for (const c of changes) (this.#apply[c.type] as (c: Change) => void)(c);
+    const setSeq = s("UPDATE journal_seq SET seq = ? WHERE one = 1");
+    this.#commitAll = db.transaction((records: readonly Omit<JournalRecord, "seq">[], seq?: number) => {
+      let position: LogPosition | undefined;
+      for (const r of records) {
+        for (const c of r.changes) (this.#apply[c.type] as (c: Change) => void)(c);
+        position = r.position ?? position;
+      }
       if (position) setPosition.run(position.epoch, position.entry);
+      if (seq !== undefined) setSeq.run(seq);
     });
+    this.#journal = this.syncs ? this.#openJournal(path) : undefined;
+  }
+
+  /** Opens the journal and applies what it holds beyond SQLite (a crash left it there), syncing SQLite before the journal starts again. */
+  #openJournal(path: string): ChangeJournal {
+    const file = journalPathOf(path);
+    let journal: ChangeJournal | undefined;
+    try {
+      journal = new ChangeJournal(file);
+      const stored = (this.#db.prepare("SELECT seq FROM journal_seq WHERE one = 1").get() as { seq: number }).seq;
+      const after = journal.recovered.filter((r) => r.seq > stored);
+      if (after.length > 0 && after[0]!.seq !== stored + 1) {
+        throw new StoreError(`${file} does not continue this database (was the database restored from a backup?); move that file away to start without it`);
+      }
+      this.#seq = stored + after.length;
+      this.#unapplied = after;
+      this.#db.pragma("synchronous = NORMAL");
+      this.#settle(journal, true);
+      return journal;
+    } catch (err) {
+      journal?.close();
+      this.#release();
+      this.#db.close();
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`cannot use the changes journal ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   write(changes: readonly Change[]): void {
     for (const c of changes) this.#pending.push(c);
   }
 
-  /** A batch that fails (SQLITE_FULL …) is rolled back and dropped; the store takes later commits. */
+  /** A batch that fails (a full disk, an I/O error …) is dropped, none of it stored; the store takes later commits. */
   commit(position?: LogPosition): void {
     if (this.#pending.length === 0 && position === undefined) return;
     const batch = this.#pending;
     this.#pending = [];
-    this.#commitAll(batch, position);
-    this.#prune.committed(batch);
+    const journal = this.#journal;
+    if (journal === undefined) {
+      this.#commitAll([{ changes: batch, position }]);
+      this.#prune.committed(batch);
+      return;
+    }
+    // Refused while SQLite could still take what the journal holds: on a full disk nothing waits in the journal.
+    const full = lowSpace(this.#dir!);
+    if (full !== undefined) {
+      try {
+        this.#settle(journal);
+      } catch {
+        // The full disk is the news; the journal keeps what SQLite could not take.
+      }
+      throw new StoreError(full);
+    }
+    if (this.#unappliedChanges >= APPLY_AT || journal.bytes >= RESTART_AT) this.#settle(journal);
+    const record: JournalRecord = { seq: this.#seq + 1, changes: batch, ...(position && { position }) };
+    journal.append(record);
+    this.#seq = record.seq;
+    this.#unapplied.push(record);
+    this.#unappliedChanges += batch.length;
+    this.#recent.add(batch);
+    if (batch.some(deletesConversation)) this.#mustApply = true;
+  }
+
+  /**
+   * Applies the journal's records to SQLite in one transaction without an fsync (or, once the
+   * journal is long, with one, and the journal starts again). When SQLite lacks room it
+   * is tried once more after the journal gives back its spare space.
+   */
+  #settle(journal = this.#journal, sync = journal !== undefined && journal.bytes >= RESTART_AT): void {
+    if (journal === undefined || (this.#unapplied.length === 0 && !sync)) return;
+    const records = this.#unapplied;
+    if (sync) this.#db.pragma("synchronous = FULL");
+    try {
+      try {
+        this.#commitAll(records, this.#seq);
+      } catch (err) {
+        if (failureReason(err) !== "the disk is full") throw err;
+        journal.releaseSpare();
+        this.#commitAll(records, this.#seq);
+      }
+    } finally {
+      if (sync) this.#db.pragma("synchronous = NORMAL");
+    }
+    this.#unapplied = [];
+    this.#unappliedChanges = 0;
+    this.#recent.clear();
+    this.#mustApply = false;
+    for (const r of records) this.#prune.committed(r.changes);
+    if (sync) journal.restart();
   }
 
   position(): LogPosition | undefined {
+    for (let i = this.#unapplied.length - 1; i >= 0; i--) {
+      const at = this.#unapplied[i]!.position;
+      if (at) return { ...at };
+    }
     return (this.#position.get() as LogPosition | undefined) ?? undefined;
   }
 
   prune(retain: Retention, budget: number): number {
+    this.#settle();
     return this.#prune.prune(retain, budget);
   }
 
@@ -184,12 +290,14 @@ export class SqliteStore implements Store {
     if (full !== undefined) throw new StoreError(full);
     try {
       this.#touch();
+      this.#settle();
     } catch (err) {
       fail("a test write failed", err);
     }
   }
 
   page(key: string, limit: number, before?: string, after?: string): HistoryReply {
+    this.#settle();
     // One row more than asked tells whether more messages exist beyond the page.
     if (after !== undefined) {
       const rows = this.#pageAfter.all(key, after, before ?? "\uffff", limit + 1) as { body: string }[];
@@ -202,25 +310,34 @@ export class SqliteStore implements Store {
   }
 
   message(id: string): StoredMessage | undefined {
+    if (this.#mustApply) this.#settle();
+    const journaled = this.#recent.message(id);
+    if (journaled !== undefined) return journaled ?? undefined;
     const row = this.#byId.get(id) as { conv: string; body: string } | undefined;
     return row && { key: row.conv, message: JSON.parse(row.body) as Message };
   }
 
   sentBy(sender: string, clientMsgId: string): Message | undefined {
+    if (this.#mustApply) this.#settle();
+    const journaled = this.#recent.sentBy(sender, clientMsgId);
+    if (journaled !== undefined) return this.#recent.message(journaled)?.message;
     const row = this.#sentBy.get(sender, clientMsgId) as { body: string } | undefined;
-    return row && (JSON.parse(row.body) as Message);
+    return this.#recent.over(row && (JSON.parse(row.body) as Message));
   }
 
   lastMessageId(): string | undefined {
+    this.#settle();
     return (this.#db.prepare("SELECT max(id) AS id FROM messages").get() as { id: string | null }).id ?? undefined;
   }
 
   isEmpty(): boolean {
+    this.#settle();
     const any = this.#db.prepare("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM rooms) OR EXISTS (SELECT 1 FROM messages) AS found").get() as { found: number };
     return any.found === 0;
   }
 
   load(sessions = false): ChatState {
+    this.#settle();
     const db = this.#db;
     return loadState({
       ...(sessions && {
@@ -241,6 +358,7 @@ export class SqliteStore implements Store {
    * temporary file renamed into place, so that `path` is only ever whole.
    */
   async backup(path: string): Promise<void> {
+    this.#settle();
     const partial = `${path}.partial`;
     rmSync(partial, { force: true });
     createPrivate(partial);
@@ -254,6 +372,15 @@ export class SqliteStore implements Store {
 
   close(): void {
     this.#pending = [];
+    if (this.#journal && this.#db.open) {
+      // Left as it is when SQLite cannot take it: the next start applies it.
+      try {
+        this.#settle(this.#journal, true);
+      } catch {
+        // Nothing is lost: the journal still holds it.
+      }
+      this.#journal.close();
+    }
     // The pid file goes first, while the lock still keeps any successor from writing its own.
     this.#release();
     this.#db.close();

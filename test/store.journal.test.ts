@@ -1,0 +1,142 @@
+/**
+ * The changes journal in front of a SQLite file. A crash of the process is a copy of the
+ * database's files taken while the store is open: what the copy shows after opening is
+ * what a restart after `kill -9` at that moment would show (fsync matters only for the
+ * machine losing power, which the SIGKILL process tests cannot show either).
+ */
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Change } from "../src/core/changes.js";
+import { ChangeJournal, journalPathOf } from "../src/store/changeJournal.js";
+import { SqliteStore, StoreError } from "../src/store/sqliteStore.js";
+import { A, message, ROOM } from "./helpers/storeRows.js";
+
+const dirs: string[] = [];
+const open: SqliteStore[] = [];
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), "chat-journal-"));
+  dirs.push(dir);
+  return join(dir, "chat.db");
+}
+function openStore(path: string): SqliteStore {
+  const store = new SqliteStore(path);
+  open.push(store);
+  return store;
+}
+afterAll(() => {
+  for (const s of open) s.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const FILES = ["", "-wal", "-shm", "-changes"];
+/** The files as a crash at this moment leaves them, at a new path; `without` leaves some out. */
+function crashCopy(path: string, without: string[] = []): string {
+  const to = tempDb();
+  for (const suffix of FILES) if (!without.includes(suffix) && existsSync(path + suffix)) copyFileSync(path + suffix, to + suffix);
+  return to;
+}
+
+const added = (from: number, count: number, text = ""): Change[] =>
+  Array.from({ length: count }, (_, i) => {
+    const m = message(from + i, ROOM);
+    return { type: "message_added" as const, key: ROOM, message: { ...m, text: m.text + text } };
+  });
+const texts = (store: SqliteStore) => store.page(ROOM, 100_000).messages.map((m) => m.text.split(" ")[0]);
+const numbered = (from: number, count: number) => Array.from({ length: count }, (_, i) => `m${from + i}`);
+
+function seed(store: SqliteStore): void {
+  store.write([{ type: "user_put", id: A, username: "a", tokenHash: "ha" }, { type: "room_put", id: ROOM, name: "Tea", ownerId: A }]);
+  store.commit();
+}
+
+describe("the changes journal", () => {
+  it("holds commits that SQLite does not have yet, and a crash loses none of them", () => {
+    const path = tempDb();
+    const store = openStore(path);
+    seed(store);
+    for (let i = 0; i < 10; i++) {
+      store.write(added(i * 3 + 1, 3));
+      store.commit();
+    }
+    // The database alone lacks the last commits: they are in the journal only.
+    const dbOnly = openStore(crashCopy(path, ["-changes"]));
+    expect(texts(dbOnly).length).toBeLessThan(30);
+    const crashed = openStore(crashCopy(path));
+    expect(texts(crashed)).toEqual(numbered(1, 30));
+    expect(crashed.load().rooms.get(ROOM)?.name).toBe("Tea");
+    // Opening applied the journal to SQLite: the database alone now has everything.
+    expect(texts(store)).toEqual(numbered(1, 30));
+  });
+
+  it("ignores a torn last record: the commit it belonged to never returned", () => {
+    const path = tempDb();
+    const store = openStore(path);
+    seed(store);
+    store.write(added(1, 2));
+    store.commit();
+    store.write(added(3, 2));
+    store.commit();
+    const copy = crashCopy(path);
+    // Tear the second record: flip a byte in its middle.
+    const journal = readFileSync(journalPathOf(copy));
+    let end = journal.length;
+    while (end > 0 && journal[end - 1] === 0) end--;
+    const middle = end - 20;
+    journal[middle] = journal[middle]! ^ 0xff;
+    writeFileSync(journalPathOf(copy), journal);
+    expect(texts(openStore(copy))).toEqual(numbered(1, 2));
+  });
+
+  it("starts the journal again once it is long, without applying the last round's records twice", () => {
+    const path = tempDb();
+    const store = openStore(path);
+    seed(store);
+    // About 4.6 MB of records: past the point where SQLite is synced and the journal starts again.
+    const long = ` ${"x".repeat(900)}`;
+    for (let i = 0; i < 500; i++) {
+      store.write(added(i * 10 + 1, 10, long));
+      store.commit();
+    }
+    const crashed = openStore(crashCopy(path));
+    expect(texts(crashed)).toEqual(numbered(1, 5000));
+    expect(statSync(journalPathOf(path)).size).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it("keeps edits, deletes and repeated client ids right while they are only in the journal", () => {
+    const store = openStore(tempDb());
+    seed(store);
+    const [m1, m2] = [{ ...message(1, ROOM), client_msg_id: "c1" }, { ...message(2, ROOM), client_msg_id: "c2" }];
+    store.write([
+      { type: "message_added", key: ROOM, message: m1 },
+      { type: "message_added", key: ROOM, message: m2 },
+    ]);
+    store.commit();
+    store.write([{ type: "message_edited", key: ROOM, message: { ...m1, text: "edited" } }]);
+    store.commit();
+    store.write([{ type: "message_deleted", key: ROOM, id: m2.id }]);
+    store.commit();
+    expect(store.message(m1.id)?.message.text).toBe("edited");
+    expect(store.sentBy(A, "c1")?.text).toBe("edited");
+    expect(store.message(m2.id)).toBeUndefined();
+    expect(store.sentBy(A, "c2")).toBeUndefined();
+    // And once SQLite has them (a read applies the journal), the same answers.
+    expect(texts(store)).toEqual(["edited"]);
+    expect(store.sentBy(A, "c1")?.text).toBe("edited");
+    expect(store.message(m2.id)).toBeUndefined();
+  });
+
+  it("refuses a journal that does not continue the database, and leaves it as it was", () => {
+    const path = tempDb();
+    new SqliteStore(path).close();
+    rmSync(journalPathOf(path));
+    const foreign = new ChangeJournal(journalPathOf(path));
+    foreign.append({ seq: 7, changes: added(1, 1) });
+    foreign.close();
+    const journal = readFileSync(journalPathOf(path));
+    expect(() => new SqliteStore(path)).toThrow(StoreError);
+    expect(() => new SqliteStore(path)).toThrow(/does not continue this database/);
+    expect(readFileSync(journalPathOf(path))).toEqual(journal);
+  });
+});
