@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Command } from "../src/core/commands.js";
+import { DEFAULT_LIMITS } from "../src/core/limits.js";
 import { createState, LOBBY, RECENT_MESSAGES, RECENT_TEXT, type ChatState } from "../src/core/model.js";
 import { nameKey } from "../src/core/names.js";
 import type { Outbound } from "../src/core/outbound.js";
@@ -93,7 +94,7 @@ describe("reduce (property)", () => {
   it("keeps every index consistent: no membership, ownership or session refers to a deleted user or room", () => {
     fc.assert(
       fc.property(stepsArb, (specs) => {
-        drive(specs, (_cmd, step) => checkInvariants(step.state));
+        drive(specs, (_cmd, _step, _seq, state) => checkInvariants(state));
       }),
       { numRuns: 300 },
     );
@@ -128,8 +129,8 @@ describe("reduce (property)", () => {
         let online = new Set<string>();
         const shared = (s: ChatState, user: string): boolean =>
           [...(s.directPeers.get(user) ?? [])].some((p) => p !== user) || [...(s.memberships.get(user) ?? [])].some((r) => (s.rooms.get(r)?.members.size ?? 0) > 1);
-        drive(specs, (_cmd, step) => {
-          const now = new Set(step.state.sessions.keys());
+        drive(specs, (_cmd, step, _seq, state) => {
+          const now = new Set(state.sessions.keys());
           const pushes = step.out.filter((o) => o.event === "presence");
           const told = new Map(pushes.map((o) => [o.data.user.id, o.data.online] as const));
           expect(told.size).toBe(pushes.length);
@@ -140,7 +141,7 @@ describe("reduce (property)", () => {
           }
           for (const user of new Set([...online, ...now])) {
             const changed = online.has(user) !== now.has(user);
-            if (changed && step.state.users.has(user) && shared(step.state, user)) expect(told.has(user)).toBe(true);
+            if (changed && state.users.has(user) && shared(state, user)) expect(told.has(user)).toBe(true);
             if (!changed) expect(told.has(user)).toBe(false);
           }
           online = now;
@@ -155,7 +156,7 @@ describe("reduce (property)", () => {
       fc.property(stepsArb, (specs) => {
         const first = run(specs);
         const replayed = createState();
-        const outs = first.commands.map((cmd) => reduce(replayed, cmd).out);
+        const outs = first.commands.map((cmd) => reduce(replayed, cmd, DEFAULT_LIMITS).out);
         expect(replayed).toEqual(first.state);
         expect(outs).toEqual(first.outs);
       }),
@@ -167,7 +168,7 @@ describe("reduce (property)", () => {
     forOneMoreCommand((state, cmd) => {
       if (cmd.type === "connect" || cmd.type === "disconnect") return;
       const before = structuredClone(state);
-      const { out } = reduce(state, cmd);
+      const { out } = reduce(state, cmd, DEFAULT_LIMITS);
       if (out[0]?.event === "error") expect(state).toEqual(before);
     });
   });
@@ -177,7 +178,7 @@ describe("reduce (property): reads and pages", () => {
   it("never records a lasting change (beyond sessions and guests) for a command mayWrite calls read-only", () => {
     forOneMoreCommand((state, cmd) => {
       const readOnly = !mayWrite(state, cmd);
-      const { changes } = reduce(state, cmd);
+      const { changes } = reduce(state, cmd, DEFAULT_LIMITS);
       if (readOnly) expect(changes.filter((c) => !isSessionChange(c))).toEqual([]);
     });
   });
@@ -187,7 +188,7 @@ describe("reduce (property): reads and pages", () => {
       if ((cmd.type !== "edit_message" && cmd.type !== "delete_message") || !cmd.found) return;
       const user = state.connections.get(cmd.conn)!.userId;
       const { key, message } = cmd.found;
-      const { out, changes } = reduce(state, cmd);
+      const { out, changes } = reduce(state, cmd, DEFAULT_LIMITS);
       const allowed = message.from.id === user || (cmd.type === "delete_message" && state.rooms.get(key)?.ownerId === user);
       expect(out[0]!.event).toBe(allowed ? cmd.type : "error");
       expect(changes.length > 0).toBe(allowed);
@@ -199,7 +200,7 @@ describe("reduce (property): reads and pages", () => {
     forOneMoreCommand((state, cmd) => {
       if (!["show_rooms", "room_members", "ping", "typing"].includes(cmd.type)) return;
       const before = stateView(state);
-      const { changes } = reduce(state, cmd);
+      const { changes } = reduce(state, cmd, DEFAULT_LIMITS);
       expect(changes).toEqual([]);
       expect(stateView(state)).toEqual(before);
     });
@@ -209,7 +210,7 @@ describe("reduce (property): reads and pages", () => {
     forOneMoreCommand((state, cmd) => {
       const predicted = accountsMadePermanent(state, cmd);
       const pristine = [...state.users.values()].filter((u) => !u.touched).map((u) => u.id);
-      reduce(state, cmd);
+      reduce(state, cmd, DEFAULT_LIMITS);
       const madePermanent = pristine.filter((id) => state.users.get(id)?.touched === true);
       for (const id of madePermanent) expect(predicted).toContain(id);
     });
@@ -226,7 +227,7 @@ describe("reduce (property): reads and pages", () => {
         for (let guard = 0; guard <= state.rooms.size; guard++) {
           const cmd: Command = { type: "show_rooms", conn, ts: "2026-01-01T00:00:00.000Z", ref: guard, limit };
           if (after !== undefined) cmd.after = after;
-          const [reply] = reduce(state, cmd).out;
+          const [reply] = reduce(state, cmd, DEFAULT_LIMITS).out;
           if (reply?.event !== "show_rooms") throw new Error(`expected a show_rooms reply, got ${reply?.event}`);
           expect(reply.data.rooms.length).toBeLessThanOrEqual(limit);
           listed.push(...reply.data.rooms.map((r) => r.id));

@@ -7,7 +7,8 @@
  * a cluster node stores them, because other nodes' connections outlive it.
  */
 import type { Message } from "../protocol/wire.generated.js";
-import type { ChatState, ConnId, MessageId, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
+import type { Effects } from "./effects.js";
+import type { ConnId, MessageId, RoomId, RoomRecord, UserId, UserRecord } from "./model.js";
 
 export type Change =
   /** `renamedFrom`: see UserRecord; absent once told. */
@@ -38,23 +39,23 @@ export function isSessionChange(c: Change): c is SessionChange {
   return c.type === "session_put" || c.type === "session_deleted" || c.type === "guest_put" || c.type === "guest_deleted";
 }
 
-export function record(state: ChatState, change: Change): void {
-  state.journal.push(change);
+export function record(fx: Effects, change: Change): void {
+  fx.changes.push(change);
 }
 
-export function putUser(state: ChatState, u: UserRecord): void {
+export function putUser(fx: Effects, u: UserRecord): void {
   const change: Change = { type: "user_put", id: u.id, username: u.username, tokenHash: u.tokenHash };
   if (u.renamedFrom !== undefined) change.renamedFrom = u.renamedFrom;
-  record(state, change);
+  record(fx, change);
 }
 
-export function putRoom(state: ChatState, r: RoomRecord): void {
-  record(state, { type: "room_put", id: r.id, name: r.name, ownerId: r.ownerId });
+export function putRoom(fx: Effects, r: RoomRecord): void {
+  record(fx, { type: "room_put", id: r.id, name: r.name, ownerId: r.ownerId });
 }
 
 /** Marks an account as referred to; the first time, it becomes durable. */
-export function touch(state: ChatState, u: UserRecord): void {
+export function touch(fx: Effects, u: UserRecord): void {
   if (u.touched) return;
   u.touched = true;
-  putUser(state, u);
+  putUser(fx, u);
 }

@@ -3,6 +3,7 @@ import { errorData } from "../protocol/errors.js";
 import type { ErrorPush, Message } from "../protocol/wire.generated.js";
 import { record, touch } from "./changes.js";
 import type { CommandOf, Target } from "./commands.js";
+import type { Effects } from "./effects.js";
 import { addTo, directKey, LOBBY, trimRecent, type ChatState, type ConnId, type UserRecord } from "./model.js";
 import type { Audience, Outbound } from "./outbound.js";
 import { accountOf, fail, reply } from "./step.js";
@@ -67,27 +68,27 @@ function reviseRecent(state: ChatState, key: string, id: string, message: Messag
   if (recent.length === 0) state.recent.delete(key);
 }
 
-export function editMessage(state: ChatState, cmd: CommandOf<"edit_message">): Outbound[] {
+export function editMessage(state: ChatState, cmd: CommandOf<"edit_message">, fx: Effects): Outbound[] {
   const user = accountOf(state, cmd.conn);
   const found = cmd.found;
   if (!found) return fail(cmd, "not_found", `No message has the id ${cmd.message_id}.`);
   if (found.message.from.id !== user.id) return fail(cmd, "forbidden", "Only its author may edit a message.");
   const message: Message = { ...found.message, text: cmd.text, edited_ts: cmd.ts };
-  record(state, { type: "message_edited", key: found.key, message });
+  record(fx, { type: "message_edited", key: found.key, message });
   reviseRecent(state, found.key, message.id, message);
   trimRecent(state.recent.get(found.key) ?? []);
   const shown = currentMessage(state, message);
   return [reply(cmd, "edit_message", { message: shown }), { to: readersOf(found.key, message, cmd.conn), event: "message_edited", data: { message: shown } }];
 }
 
-export function deleteMessage(state: ChatState, cmd: CommandOf<"delete_message">): Outbound[] {
+export function deleteMessage(state: ChatState, cmd: CommandOf<"delete_message">, fx: Effects): Outbound[] {
   const user = accountOf(state, cmd.conn);
   const found = cmd.found;
   if (!found) return fail(cmd, "not_found", `No message has the id ${cmd.message_id}.`);
   const { key, message } = found;
   const ownsRoom = "room_id" in message && state.rooms.get(key)?.ownerId === user.id;
   if (message.from.id !== user.id && !ownsRoom) return fail(cmd, "forbidden", "Only its author, or the owner of its room, may delete a message.");
-  record(state, { type: "message_deleted", key, id: message.id });
+  record(fx, { type: "message_deleted", key, id: message.id });
   reviseRecent(state, key, message.id, undefined);
   const where = "room_id" in message ? { room_id: message.room_id } : { from_user_id: message.from.id, to_user_id: message.to_user_id };
   return [
@@ -96,28 +97,28 @@ export function deleteMessage(state: ChatState, cmd: CommandOf<"delete_message">
   ];
 }
 
-export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">): Outbound[] {
+export function sendMessage(state: ChatState, cmd: CommandOf<"send_message">, fx: Effects): Outbound[] {
   // A repeat of a send already made: its original, and nothing sent or stored again.
   if (cmd.duplicateOf) return [reply(cmd, "send_message", { message: cmd.duplicateOf })];
   const conversation = conversationOf(state, cmd.conn, cmd.target);
   if ("error" in conversation) return fail(cmd, conversation.error.code, conversation.error.message);
   const sender = conversation.user;
-  touch(state, sender);
+  touch(fx, sender);
   const base = { id: cmd.messageId, from: userView(sender), text: cmd.text, ts: cmd.ts, ...(cmd.clientMsgId === undefined ? {} : { client_msg_id: cmd.clientMsgId }) };
   let message: Message;
   if ("user_id" in cmd.target) {
     const peer = state.users.get(cmd.target.user_id)!;
-    touch(state, peer);
+    touch(fx, peer);
     message = { ...base, to_user_id: peer.id };
     if (!state.directPeers.get(sender.id)?.has(peer.id)) {
       addTo(state.directPeers, sender.id, peer.id);
       addTo(state.directPeers, peer.id, sender.id);
-      record(state, { type: "direct_pair_added", a: sender.id, b: peer.id });
+      record(fx, { type: "direct_pair_added", a: sender.id, b: peer.id });
     }
   } else {
     message = { ...base, room_id: cmd.target.room_id };
     remember(state, conversation.key, message);
   }
-  record(state, { type: "message_added", key: conversation.key, message });
+  record(fx, { type: "message_added", key: conversation.key, message });
   return [reply(cmd, "send_message", { message }), { to: conversation.to, event: "message", data: message }];
 }

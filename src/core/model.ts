@@ -3,7 +3,6 @@
  * cost proportional to its audience (room → members, account → connections, ...).
  */
 import type { Message } from "../protocol/wire.generated.js";
-import type { Change } from "./changes.js";
 
 export type UserId = string;
 export type RoomId = string;
@@ -63,22 +62,7 @@ export function trimRecent(recent: Message[]): void {
   if (drop > 0) recent.splice(0, drop);
 }
 
-/** Per-account and per-room caps; the shell sets them from its options. */
-export interface Limits {
-  /** Rooms one account may own at once. */
-  maxRoomsPerAccount: number;
-  /** Members one room may have. */
-  maxRoomMembers: number;
-  /** Rooms one account may be a member of: bounds the `auth` reply and a rename's fan-out. */
-  maxRoomsJoined: number;
-  /** Connections signed into one account at once: bounds the `signed_in_elsewhere` fan-out of each `auth`. */
-  maxSessionsPerAccount: number;
-}
-
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ maxRoomsPerAccount: 100, maxRoomMembers: 10_000, maxRoomsJoined: 1000, maxSessionsPerAccount: 64 });
-
 export interface ChatState {
-  limits: Limits;
   users: Map<UserId, UserRecord>;
   rooms: Map<RoomId, RoomRecord>;
   /** Room name key (`nameKey`) → room, for the uniqueness rule. */
@@ -98,15 +82,10 @@ export interface ChatState {
   recent: Map<string, Conversation>;
   /** The accounts each account has a direct conversation with. */
   directPeers: Map<UserId, Set<UserId>>;
-  /** Changes recorded by the command being applied; `reduce` hands them out and empties this. */
-  journal: Change[];
-  /** Accounts whose connections the command being applied changed, and whether each was online before it; `reduce` empties this. */
-  presence: Map<UserId, boolean>;
 }
 
-export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
+export function createState(): ChatState {
   return {
-    limits: { ...limits },
     users: new Map(),
     rooms: new Map(),
     roomByName: new Map(),
@@ -118,8 +97,6 @@ export function createState(limits: Limits = DEFAULT_LIMITS): ChatState {
     sessions: new Map(),
     recent: new Map(),
     directPeers: new Map(),
-    journal: [],
-    presence: new Map(),
   };
 }
 

@@ -21,10 +21,10 @@ function acquaintances(state: ChatState, userId: UserId): Set<UserId> {
   return audience;
 }
 
-/** The `presence` pushes for the accounts whose being online the command changed (noted in `state.presence`). */
-export function presencePushes(state: ChatState): Outbound[] {
+/** The `presence` pushes for the accounts whose being online the command changed; `noted` has whether each was online before it. */
+export function presencePushes(state: ChatState, noted: ReadonlyMap<UserId, boolean>): Outbound[] {
   const out: Outbound[] = [];
-  for (const [userId, before] of state.presence) {
+  for (const [userId, before] of noted) {
     const user = state.users.get(userId);
     const online = state.sessions.has(userId);
     if (!user || online === before) continue;

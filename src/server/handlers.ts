@@ -4,11 +4,11 @@
  * from its place in the log, stamped when it is applied. Handlers read state only
  * to learn which fresh accounts to mint; all rules are checked in `reduce`.
  */
-import { v4 as uuidv4 } from "uuid";
 import type { Command, NewAccount, Target } from "../core/commands.js";
 import { nodeOf, type ChatState, type ConnId } from "../core/model.js";
 import type { RequestEvent } from "../protocol/events.js";
 import type { Ref, RequestDataMap } from "../protocol/wire.generated.js";
+import type { Minter } from "./identities.js";
 import { hashToken } from "./tokens.js";
 
 export interface HandlerContext {
@@ -16,10 +16,8 @@ export interface HandlerContext {
   conn: ConnId;
   ref?: Ref;
   openAuth: boolean;
-  /** Mints a guest account and remembers its token until its welcome is sent. */
-  newAccount(): NewAccount;
-  /** Mints a new token, remembered until the reply is sent; returns its hash. */
-  newToken(): string;
+  /** The request's own minter: it keeps the plain tokens for the reply that hands them out. */
+  mint: Minter;
 }
 
 /** A request that reads the store rather than changing state; the hub answers it directly. */
@@ -51,7 +49,7 @@ function sessionsOf(ctx: HandlerContext): ConnId[] {
 }
 
 function guestsFor(ctx: HandlerContext, conns: readonly ConnId[]): Array<NewAccount & { conn: ConnId }> {
-  return conns.map((conn) => ({ conn, ...ctx.newAccount() }));
+  return conns.map((conn) => ({ conn, ...ctx.mint.account() }));
 }
 
 function targetOf(data: { room_id: string } | { user_id: string }): Target {
@@ -68,10 +66,10 @@ export const handlers = {
   }),
   change_name: (d, ctx) => ({ type: "change_name", ...base(ctx), username: d.username }),
   del_user: (_d, ctx) => ({ type: "del_user", ...base(ctx), guests: guestsFor(ctx, sessionsOf(ctx)) }),
-  sign_out: (_d, ctx) => ({ type: "sign_out", ...base(ctx), guest: ctx.newAccount() }),
+  sign_out: (_d, ctx) => ({ type: "sign_out", ...base(ctx), guest: ctx.mint.account() }),
   replace_token: (_d, ctx) => {
     const others = sessionsOf(ctx).filter((conn) => conn !== ctx.conn);
-    return { type: "replace_token", ...base(ctx), tokenHash: ctx.newToken(), guests: guestsFor(ctx, others) };
+    return { type: "replace_token", ...base(ctx), tokenHash: ctx.mint.token(), guests: guestsFor(ctx, others) };
   },
   send_message: (d, ctx) => ({
     type: "send_message",
@@ -81,7 +79,7 @@ export const handlers = {
     messageId: UNSTAMPED,
     ...(d.client_msg_id === undefined ? {} : { clientMsgId: d.client_msg_id }),
   }),
-  create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: uuidv4() }),
+  create_room: (d, ctx) => ({ type: "create_room", ...base(ctx), room_name: d.room_name, roomId: ctx.mint.roomId() }),
   rename_room: (d, ctx) => ({ type: "rename_room", ...base(ctx), room_id: d.room_id, room_name: d.room_name }),
   choose_room: (d, ctx) => ({ type: "choose_room", ...base(ctx), room_id: d.room_id }),
   show_rooms: (d, ctx) => {

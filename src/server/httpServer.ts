@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Options } from "../config.js";
 import { CLOSE_CODES } from "../protocol/closeCodes.js";
+import { coreLimits } from "../core/limits.js";
 import { readAsyncApiBody } from "../protocol/asyncapiFile.js";
 import { compileValidators } from "../protocol/schemas.js";
 import { RedisLog } from "../log/redisLog.js";
@@ -62,8 +63,7 @@ const MAX_FRAGMENTS = 64;
 async function openClusterLog(options: Readonly<Options>, url: string, db: Store, logger: Logger): Promise<RedisLog> {
   try {
     const { redisPrefix: prefix, redisMaxlen: maxlen, redisTimeoutMs: timeoutMs, nodeTtlMs } = options;
-    const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount } = options;
-    const rules = JSON.stringify({ maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount });
+    const rules = JSON.stringify(coreLimits(options));
     return await RedisLog.open({ url, prefix, maxlen, timeoutMs, nodeTtlMs, logger }, { position: db.position(), empty: db.isEmpty(), rules });
   } catch (err) {
     db.close();

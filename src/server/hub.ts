@@ -12,17 +12,16 @@
  * earlier request of the same connection has been applied.
  */
 import { CLOSE_CODES } from "../protocol/closeCodes.js";
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Options } from "../config.js";
-import { v4 as uuidv4 } from "uuid";
 import { forEachConn } from "../core/audience.js";
 import { isSessionChange, type Change } from "../core/changes.js";
-import type { Command, CommandOf, NewAccount, StoredMessage } from "../core/commands.js";
+import type { Command, CommandOf, StoredMessage } from "../core/commands.js";
 import { expireRecent } from "../core/expiry.js";
 import { conversationOf } from "../core/messages.js";
 import { currentMessage, userView } from "../core/views.js";
-import { directKey, nodeOf, type ChatState, type ConnId, type Limits, type NodeId, type UserId } from "../core/model.js";
+import { coreLimits, type Limits } from "../core/limits.js";
+import { directKey, nodeOf, type ChatState, type ConnId, type NodeId, type UserId } from "../core/model.js";
 import type { Outbound } from "../core/outbound.js";
 import { reduce } from "../core/reduce.js";
 import { carryConnections } from "../core/rollback.js";
@@ -41,9 +40,9 @@ import { uuidv7Floor, type Retention } from "../store/retention.js";
 import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { toAction, type Query } from "./handlers.js";
+import { Minter, mintMessageId, mintNodeId } from "./identities.js";
 import { Allowance, TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { fitConversations, fitMembers, fitPage, fitPageAfter, fitRecent, fitRooms, withinBudget } from "./replyBudget.js";
-import { hashToken, mintToken } from "./tokens.js";
 
 /** What the hub needs of a connection. */
 export interface Peer {
@@ -100,8 +99,12 @@ type Ticket = {
   ref?: Ref;
   done: boolean;
   run?: () => void;
-  /** Token hashes minted for it, whose plain tokens wait for its reply. */
-  tokens?: string[];
+  /**
+   * What was minted for it, with the plain tokens its replies hand out: kept here, not in
+   * the command, which goes to the log. Only this node renders those replies (they go to
+   * its own connections), so nothing else needs them.
+   */
+  minted?: Minter;
   /** The connections a guest-moving command moved and the account each had, should its commit fail (single server). */
   restore?: Map<ConnId, UserId>;
 };
@@ -147,11 +150,6 @@ function glance(raw: string | Buffer, isBinary: boolean): { ref?: Ref; request?:
   }
 }
 
-/** A new identity for this process: never stored, so that a copied database cannot clone it. */
-export function newNodeId(): NodeId {
-  return randomBytes(6).toString("hex");
-}
-
 /** Largest refused frame still parsed for its ref: beyond this, parsing would cost what the refusal saves. */
 const GLANCE_BYTES = 4096;
 
@@ -179,17 +177,15 @@ const CLOSE_TRY_AGAIN = CLOSE_CODES.tryAgainLater.code;
 
 export class Hub {
   #state: ChatState;
+  /** The rules `reduce` applies: the core's part of the options. */
+  readonly #limits: Limits;
   readonly #conns = new Map<ConnId, Connection>();
-  /** Plain tokens minted here, by their hash, until the reply that hands them out is sent; never logged or stored. */
-  readonly #pendingTokens = new Map<string, string>();
-  /** Hashes minted while the current request is being turned into a command. */
-  #minted: string[] = [];
   readonly #opts: HubOptions;
   readonly #observer: HubObserver;
   readonly #quotas: AddressQuotas;
   readonly #log: CommandLog;
   readonly #cluster: boolean;
-  #node: NodeId = newNodeId();
+  #node: NodeId = mintNodeId();
   #nextConn = 1;
   /** This turn's commands, appended together once the turn ends. */
   #building: Batch | undefined;
@@ -242,7 +238,8 @@ export class Hub {
     this.#opts = opts;
     this.#observer = opts.observer ?? NO_OBSERVER;
     this.#cluster = opts.cluster !== undefined;
-    this.#state = this.#load();
+    this.#limits = coreLimits(opts.limits);
+    this.#state = opts.store.load(this.#cluster);
     const at = opts.store.position();
     // A position in another log (a single server's database starting a cluster) says nothing about this one.
     const stored = opts.cluster && at?.epoch !== opts.cluster.log.epoch ? undefined : at?.entry;
@@ -325,8 +322,8 @@ export class Hub {
     const now = performance.now();
     const c: Connection = { peer, bucket: new TokenBucket(this.#opts.rate, now), typing: new Allowance(TYPING_PER_SECOND, TYPING_BURST, now), client, line: [] };
     this.#conns.set(conn, c);
-    const guest = this.#newAccount();
-    this.#submit(c, { type: "connect", conn, ts: "", guest }, { conn, done: false, tokens: this.#takeMinted() });
+    const mint = new Minter();
+    this.#submit(c, { type: "connect", conn, ts: "", guest: mint.account() }, { conn, done: false, minted: mint });
     return conn;
   }
 
@@ -358,21 +355,14 @@ export class Hub {
       }
       c.typing.spend(1, now);
     }
+    const mint = new Minter();
     try {
-      const action = toAction(event, data, {
-        state: this.#state,
-        conn,
-        openAuth: this.#opts.openAuth,
-        newAccount: () => this.#newAccount(),
-        newToken: () => this.#newToken(),
-        ...(ref === undefined ? {} : { ref }),
-      });
+      const action = toAction(event, data, { state: this.#state, conn, openAuth: this.#opts.openAuth, mint, ...(ref === undefined ? {} : { ref }) });
       if (action.type === "history") return this.#read(c, () => this.#history(c.peer, action));
       if (action.type === "conversations") return this.#read(c, () => this.#conversations(c.peer, action));
       if (action.type === "show_rooms" || action.type === "room_members" || action.type === "ping") return this.#read(c, () => this.#answerRead(c, action, event));
-      this.#write(c, action, event, now);
+      this.#write(c, action, event, now, mint);
     } catch (err) {
-      this.#forget(this.#takeMinted());
       this.#observer.request(event, "internal");
       this.#internalError(c, err, event, ref);
     }
@@ -411,12 +401,10 @@ export class Hub {
   }
 
   /** A request that changes state, after the gates that may refuse it unapplied: the log or the store unavailable, then the address's quotas. */
-  #write(c: Connection, cmd: Command, request: RequestEvent, now: number): void {
+  #write(c: Connection, cmd: Command, request: RequestEvent, now: number, minted: Minter): void {
     const ref = "ref" in cmd ? cmd.ref : undefined;
-    const tokens = this.#takeMinted();
     const why = this.#catchingUp ?? this.#log.unavailable ?? (this.#readOnly && mayWrite(this.#state, cmd) ? this.#readOnly.reason : undefined);
     if (why !== undefined) {
-      this.#forget(tokens);
       const retryAfterMs = this.#readOnly ? Math.max(0, Math.ceil(this.#readOnly.retryAt - now)) : this.#retryMs;
       const message = `The server cannot store changes right now (${why}); nothing was applied. Retry in ${retryAfterMs} ms.`;
       this.#observer.request(request, "unavailable");
@@ -424,13 +412,12 @@ export class Hub {
     }
     const quota = this.#quotas.check(c.client, drawOf(this.#state, cmd), now);
     if (!quota.ok) {
-      this.#forget(tokens);
       const made = quota.what === "accounts" ? "new accounts" : "new rooms";
       const message = `Too many ${made} from your address; retry in ${quota.retryAfterMs} ms.`;
       this.#observer.request(request, "rate_limited");
       return this.#answer(c, retryLater("rate_limited", request, message, quota.retryAfterMs, ref));
     }
-    const ticket: Ticket = { conn: cmd.conn, request, done: false, tokens };
+    const ticket: Ticket = { conn: cmd.conn, request, done: false, minted };
     if (ref !== undefined) ticket.ref = ref;
     this.#submit(c, cmd, ticket);
   }
@@ -449,7 +436,7 @@ export class Hub {
   #answerRead(c: Connection, cmd: Command, request: RequestEvent): void {
     // Not in the log: the time of the answer.
     cmd.ts = new Date().toISOString();
-    const { out } = reduce(this.#state, cmd);
+    const { out } = reduce(this.#state, cmd, this.#limits);
     for (const o of out) this.#enqueue(o, undefined);
     const first = out[0];
     this.#observer.request(request, first?.event === "error" ? first.data.code : "ok");
@@ -532,17 +519,17 @@ export class Hub {
     log.call(this.#opts.logger, { batch: b.seq, commands: b.commands.length, reason }, "commands could not be put in the log; answering unavailable");
     b.commands.forEach((cmd, i) => {
       const ticket = b.tickets[i];
+      // Never applied here now (should its entry arrive, its replies are not sent): its tokens are of no more use.
+      if (ticket) delete ticket.minted;
       if (cmd.type === "disconnect" || cmd.type === "node_gone") return this.#carried.push(cmd);
       if (cmd.type === "connect") {
         const c = this.#conns.get(cmd.conn);
-        this.#forget(ticket?.tokens ?? []);
         if (c) c.peer.close(CLOSE_TRY_AGAIN, "the server cannot reach its log; try again later");
         // It may yet arrive before its deadline: its end must follow it.
         return this.#carried.push({ type: "disconnect", conn: cmd.conn, ts: "" });
       }
       if (!ticket) return;
       const c = this.#conns.get(ticket.conn);
-      this.#forget(ticket.tokens ?? []);
       this.#observer.request(ticket.request ?? "invalid", "unavailable");
       const message = `The server could not reach its log (${reason}); nothing was applied. Retry in ${this.#retryMs} ms.`;
       const text = retryLater("unavailable", ticket.request, message, this.#retryMs, ticket.ref);
@@ -614,7 +601,7 @@ export class Hub {
       const cmd = e.commands[i]!;
       cmd.ts = ts;
       if (cmd.type === "send_message") {
-        cmd.messageId = messageIdAt(at, i);
+        cmd.messageId = mintMessageId(at, i);
         this.#findDuplicate(cmd);
       }
       if (cmd.type === "edit_message" || cmd.type === "delete_message") {
@@ -639,13 +626,13 @@ export class Hub {
     const draw: Draw | undefined = c ? drawOf(this.#state, cmd) : undefined;
     let outcome: "ok" | ErrorCode = "ok";
     try {
-      const { out, changes } = reduce(this.#state, cmd);
+      const { out, changes } = reduce(this.#state, cmd, this.#limits);
       const toRequester = (o: Outbound) => o.to.kind === "conn" && o.to.conn === cmd.conn;
       // All of it is serialised before any is sent: should that fail, none goes out and the requester hears only
       // `internal`. Its changes stand, as on every replica that applied the command.
       let rendered: Array<{ o: Outbound; r: Rendered | undefined }>;
       try {
-        rendered = out.filter((o) => !(answered && toRequester(o))).map((o) => ({ o, r: this.#render(o) }));
+        rendered = out.filter((o) => !(answered && toRequester(o))).map((o) => ({ o, r: this.#render(o, ticket?.minted) }));
       } catch (err) {
         this.#record(changes);
         throw err;
@@ -660,14 +647,7 @@ export class Hub {
         if (blocked && toRequester(o)) held.push(r);
         else this.#send(r.peers, r.text, cause);
       }
-      if (held.length > 0 && ticket) {
-        const tokens = ticket.tokens ?? [];
-        ticket.tokens = [];
-        ticket.run = () => {
-          for (const r of held) this.#send(r.peers, r.text, cause);
-          this.#forget(tokens);
-        };
-      }
+      if (held.length > 0 && ticket) ticket.run = () => held.forEach((r) => this.#send(r.peers, r.text, cause));
       const first = out[0];
       if (first?.event === "error" && first.to.kind === "conn" && first.to.conn === cmd.conn) outcome = first.data.code;
     } catch (err) {
@@ -678,7 +658,8 @@ export class Hub {
     }
     if (!ticket) return;
     ticket.done = true;
-    this.#forget(ticket.tokens ?? []);
+    // Its replies are rendered (tokens and all): the plain tokens need not wait for its turn in the line.
+    delete ticket.minted;
     if (!c) return;
     if (ticket.request) this.#observer.request(ticket.request, outcome);
     if (draw) this.#quotas.charge(c.client, draw, this.#state, outcome === "ok", performance.now());
@@ -739,7 +720,7 @@ export class Hub {
   /** This node was declared gone (it stalled past its liveness): its connections have ended; it goes on as a new node. */
   #rejoin(): void {
     const old = this.#node;
-    this.#node = newNodeId();
+    this.#node = mintNodeId();
     // Entries of the old identity still on their way are the cluster's to apply, as any node's; their requesters are told unavailable.
     for (const b of [...this.#inflight.values()]) this.#giveUp(b, "this node was declared gone");
     for (const conn of this.#conns.keys()) this.#ended.add(conn);
@@ -813,28 +794,6 @@ export class Hub {
     this.#answer(c, retryLater("rate_limited", request, `${why}; retry in ${retryAfterMs} ms.`, retryAfterMs, ref));
   }
 
-  #newAccount(): NewAccount {
-    return { id: uuidv4(), tokenHash: this.#newToken() };
-  }
-
-  #newToken(): string {
-    const token = mintToken();
-    const hash = hashToken(token);
-    this.#pendingTokens.set(hash, token);
-    this.#minted.push(hash);
-    return hash;
-  }
-
-  #takeMinted(): string[] {
-    const minted = this.#minted;
-    this.#minted = [];
-    return minted;
-  }
-
-  #forget(hashes: readonly string[]): void {
-    for (const h of hashes) this.#pendingTokens.delete(h);
-  }
-
   /** The requester's direct conversations, newest first, each with its last message as stored (up to what was applied before the request). */
   #conversations(peer: Peer, q: Extract<Query, { type: "conversations" }>): void {
     const me = this.#state.connections.get(q.conn)?.userId;
@@ -896,8 +855,11 @@ export class Hub {
     if (rendered) this.#send(rendered.peers, rendered.text, cause);
   }
 
-  /** Resolves an outbound message's audience now (this node's connections) and serialises it once; undefined when it reaches no one here. */
-  #render(o: Outbound): Rendered | undefined {
+  /**
+   * Resolves an outbound message's audience now (this node's connections) and serialises it once; undefined when it
+   * reaches no one here. `minted` holds the plain tokens of the request that caused it, for the replies that hand them out.
+   */
+  #render(o: Outbound, minted?: Minter): Rendered | undefined {
     const peers: Peer[] = [];
     forEachConn(this.#state, o.to, (conn) => {
       const c = this.#conns.get(conn);
@@ -907,7 +869,7 @@ export class Hub {
     let text: string;
     if (o.event === "welcome" || o.event === "replace_token") {
       const hash = this.#state.users.get(o.data.user.id)?.tokenHash;
-      const token = hash === undefined ? undefined : this.#pendingTokens.get(hash);
+      const token = hash === undefined ? undefined : minted?.tokenOf(hash);
       if (token === undefined) {
         this.#opts.logger.error({ user: o.data.user.id, event: o.event }, "no token was minted here for this reply");
         return undefined;
@@ -985,7 +947,7 @@ export class Hub {
     // The position stays where the store has it; the in-process log's ids go on from there.
     this.#position = this.#opts.store.position()?.entry;
     try {
-      const fresh = this.#load();
+      const fresh = this.#opts.store.load(this.#cluster);
       carryConnections(fresh, this.#state, restore);
       this.#state = fresh;
     } catch (loadErr) {
@@ -1041,13 +1003,6 @@ export class Hub {
     } catch (err) {
       this.#opts.logger.error({ err }, "could not delete expired messages");
     }
-  }
-
-  #load(): ChatState {
-    const state = this.#opts.store.load(this.#cluster);
-    const { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount } = this.#opts.limits;
-    state.limits = { maxRoomsPerAccount, maxRoomMembers, maxRoomsJoined, maxSessionsPerAccount };
-    return state;
   }
 
   /** Where a single server's log starts: after the stored position, and after every message id stored before positions were. */

@@ -1,6 +1,7 @@
 /** Random command sequences for property tests of the core, built the way the shell builds them. */
 import fc from "fast-check";
 import type { Command } from "../../src/core/commands.js";
+import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { createState, LOBBY, nodeOf, type ChatState } from "../../src/core/model.js";
 import { reduce, type Step } from "../../src/core/reduce.js";
 
@@ -127,15 +128,16 @@ export const stepsArb = fc
 
 
 /**
- * Applies random steps from an empty state, the way the shell would, calling
- * `after` with each command, what `reduce` made of it, and its position.
+ * Applies random steps from an empty state under the default limits, the way the shell
+ * would, calling `after` with each command, what `reduce` made of it, its position and
+ * the state it left.
  */
-export function drive(specs: StepSpec[], after: (cmd: Command, step: Step, seq: number) => void = () => {}): ChatState {
+export function drive(specs: StepSpec[], after: (cmd: Command, step: Step, seq: number, state: ChatState) => void = () => {}): ChatState {
   const state = createState();
   const nextId = idMaker();
   specs.forEach((spec, seq) => {
     const cmd = commandFor(state, spec, nextId, seq);
-    if (cmd) after(cmd, reduce(state, cmd), seq);
+    if (cmd) after(cmd, reduce(state, cmd, DEFAULT_LIMITS), seq, state);
   });
   return state;
 }
