@@ -137,21 +137,26 @@ if (opts.cpuProf) {
   // A separate run: profiling slows the server, so its figures must not be the reported ones.
   const dir = join(ROOT, "bench/results/tmp");
   mkdirSync(dir, { recursive: true });
-  for (const v of variants.filter((x) => x.kind === "ours")) {
-    const before = new Set(readdirSync(dir));
-    log(`cpu profile of ${v.name} under the rooms workload`);
-    await attempt(`profile / ${v.name}`, () => roomsWorkload(v, opts, ROOT, ["--cpu-prof", "--cpu-prof-dir", dir]));
-    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the event loop; tsx adds a loader worker.
-    const fresh = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f) && !before.has(f));
-    const newest = fresh.sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs)[0];
-    if (!newest) {
-      log(`no profile written for ${v.name}`);
-      continue;
+  const profiled = opts.workloads.filter((w): w is "rooms" | "lobby" => w === "rooms" || w === "lobby");
+  for (const workload of profiled.length > 0 ? profiled : (["rooms"] as const)) {
+    for (const v of variants.filter((x) => x.kind === "ours")) {
+      const before = new Set(readdirSync(dir));
+      log(`cpu profile of ${v.name} under the ${workload} workload`);
+      const args = ["--cpu-prof", "--cpu-prof-dir", dir];
+      await attempt(`profile / ${workload} / ${v.name}`, () => (workload === "rooms" ? roomsWorkload(v, opts, ROOT, args) : lobbyWorkload(v, opts, ROOT, args)));
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the event loop; tsx adds a loader worker.
+      const fresh = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f) && !before.has(f));
+      const newest = fresh.sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs)[0];
+      if (!newest) {
+        log(`no profile written for ${v.name}`);
+        continue;
+      }
+      const key = workload === "rooms" ? v.name : `${v.name}/${workload}`;
+      profiles[key] = topFunctions(join(dir, newest), 20);
+      const text = `cpu profile of ${v.label} (${workload} workload; self time, % of busy samples; ${join("bench/results/tmp", newest)}):\n${formatTop(profiles[key]!)}`;
+      tables.push(text);
+      console.log(`\n${text}`);
     }
-    profiles[v.name] = topFunctions(join(dir, newest), 20);
-    const text = `cpu profile of ${v.label} (rooms workload; self time, % of busy samples; ${join("bench/results/tmp", newest)}):\n${formatTop(profiles[v.name]!)}`;
-    tables.push(text);
-    console.log(`\n${text}`);
   }
 }
 

@@ -41,8 +41,8 @@ export async function roomsWorkload(variant: ServerVariant, opts: BenchOptions, 
   }
 }
 
-export async function lobbyWorkload(variant: ServerVariant, opts: BenchOptions, cwd: string): Promise<FixedLoadResult> {
-  const session = await openSession(variant, opts, { mode: "lobby", clients: opts.lobbyClients }, cwd);
+export async function lobbyWorkload(variant: ServerVariant, opts: BenchOptions, cwd: string, nodeFlags: string[] = []): Promise<FixedLoadResult> {
+  const session = await openSession(variant, opts, { mode: "lobby", clients: opts.lobbyClients, nodeFlags }, cwd);
   try {
     // Only process 0 hosts the sender; the others just receive.
     const rates = session.clients.map((_, i) => (i === 0 ? opts.lobbyRate : 0));
