@@ -4,7 +4,7 @@
  * (metricsListener.ts), never on the chat port.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { HubObserver } from "./hub.js";
+import type { HubObserver } from "./hubObserver.js";
 
 export interface Metrics extends HubObserver {
   readonly registry: Registry;

@@ -11,7 +11,7 @@
 import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import { CLOSE_CODES } from "../protocol/closeCodes.js";
-import type { Peer } from "./hub.js";
+import type { Peer } from "./connection.js";
 import type { FrameCache } from "./wsFrame.js";
 
 /** How long a peer may take to answer our close frame before its socket is destroyed. */
