@@ -205,35 +205,3 @@ describe.skipIf(skipBrowser)("the page on a slow link", () => {
     expect(chat.problems).toEqual([]);
   }, 150_000);
 });
-
-describe.skipIf(skipBrowser)("the page under a real rate limit", () => {
-  let base: string;
-  let browser: Browser;
-  let chat: ChatBrowser;
-
-  beforeAll(async () => {
-    // A real rate limit, tighter than the default (60 at once, 20 a second) so that typing
-    // outruns it: the page must wait it out, in order, rather than lose or reorder messages.
-    ({ base, browser, chat } = await startPageTest("ratelimit", { CHAT_RATE_PER_SECOND: "10", CHAT_RATE_BURST: "20" }));
-  }, 60_000);
-  afterAll(() => stopPageTest(browser));
-
-  it("200 quick sends are all posted, in order, with no error", async () => {
-    const { page: alice } = await chat.person("alice", base);
-    const { page: bob } = await chat.person("bob", base);
-    await pickName(alice, "Quick");
-    await composer(alice).click();
-    const sent = Array.from({ length: 200 }, (_, i) => `quick ${i + 1}`);
-    for (const text of sent) {
-      await alice.keyboard.type(text);
-      await alice.keyboard.press("Enter");
-    }
-    await message(bob, /^quick 200$/).waitFor({ timeout: 60_000 });
-    await expect.poll(() => alice.locator('#messages .msg[data-state="sent"]').count(), { timeout: 60_000 }).toBe(200);
-    expect(await texts(bob)).toEqual(sent);
-    expect(await alice.locator('#messages .msg[data-state="failed"]').count()).toBe(0);
-    expect(await alice.locator(".notice-error").count()).toBe(0);
-    await chat.shot("two-hundred", ["alice", alice], ["bob", bob]);
-    expect(chat.problems).toEqual([]);
-  }, 150_000);
-});
