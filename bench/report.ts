@@ -28,6 +28,8 @@ interface Row<T> {
   ratio?: boolean;
   /** Marks for a figure that must not be read bare, each explained below the table. */
   flags?: Array<Flag<T>>;
+  /** Left out when no server has a value for it. */
+  optional?: boolean;
 }
 
 interface Flag<T> {
@@ -68,6 +70,8 @@ const loadRows: Array<Row<FixedLoadResult>> = [
   { label: "loadgen event-loop p99 ms", value: (r) => r.loadgenLoopDelayP99Ms, digits: 1 },
   { label: "other load on machine %", value: (r) => r.otherCpuPct, digits: 1, flags: [noisy] },
   { label: "windows measured (noise)", value: (r) => r.attempts ?? 1 },
+  // --repeat: the spread of the headline over the runs (the table shows the median run).
+  { label: "per CPU-s over runs (min–max)", value: (r) => (r.repeats ? `${Math.round(Math.min(...r.repeats)).toLocaleString("en-US")}–${Math.round(Math.max(...r.repeats)).toLocaleString("en-US")} (${r.repeats.length})` : null), optional: true },
   { label: "latency p50 ms", value: (r) => r.latency.p50, digits: 2, ratio: true, flags: [loadgenBound, noisy] },
   { label: "latency p99 ms", value: (r) => r.latency.p99, digits: 2, ratio: true, flags: [loadgenBound, noisy] },
   { label: "latency p99.9 ms", value: (r) => r.latency.p999, digits: 2, ratio: true, flags: [loadgenBound, noisy] },
@@ -179,7 +183,8 @@ export function table<W extends WorkloadName>(workload: W, title: string, result
   const rat = ratios(workload, results, pairs);
   const header = ["", ...variants.map((v) => v.label), ...pairs.map((p) => p.label)];
   const notes = new Set<string>();
-  const body = rows.map((row) => {
+  const shown = rows.filter((row) => !row.optional || variants.some((v) => { const o = results[v.name]; return o?.ok === true && row.value(o.result as ResultOf<W>) !== null; }));
+  const body = shown.map((row) => {
     const cells = variants.map((v) => {
       const o = results[v.name];
       if (!o) return "—";

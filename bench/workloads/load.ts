@@ -10,6 +10,15 @@ export interface FixedLoadResult extends LoadResult {
   connectFailures: number;
   /** Windows measured: more than one when other processes made the first noisy (the least noisy is kept). */
   attempts?: number;
+  /** With --repeat: deliveries per server CPU-second of every run, in order; this result is the median run. */
+  repeats?: number[];
+}
+
+/** The run with the median deliveries per server CPU-second (the lower of the middle two), carrying every run's figure. */
+export function medianRun(runs: readonly FixedLoadResult[]): FixedLoadResult {
+  const sorted = [...runs].sort((a, b) => a.deliveriesPerServerCpuSec - b.deliveriesPerServerCpuSec);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return runs.length > 1 ? { ...median, repeats: runs.map((r) => r.deliveriesPerServerCpuSec) } : median;
 }
 
 /**
