@@ -4,10 +4,11 @@
  * what a restart after `kill -9` at that moment would show (fsync matters only for the
  * machine losing power, which the SIGKILL process tests cannot show either).
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import fs, { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Change } from "../src/core/changes.js";
 import { ChangeJournal, journalPathOf } from "../src/store/changeJournal.js";
 import { SqliteStore, StoreError } from "../src/store/sqliteStore.js";
@@ -139,5 +140,61 @@ describe("the changes journal", () => {
     expect(() => new SqliteStore(path)).toThrow(/does not continue this database/);
     // Buffer.equals: a deep comparison of the 1 MiB file byte by byte takes seconds.
     expect(readFileSync(journalPathOf(path)).equals(journal)).toBe(true);
+  });
+});
+
+/** Replaces a function of node:fs for the ESM importers too (the journal imports it by name), until the test ends. */
+const restore: Array<() => void> = [];
+function patchFs<K extends "fdatasyncSync" | "writeSync">(name: K, make: (real: (typeof fs)[K]) => (typeof fs)[K]): void {
+  const real = fs[name];
+  fs[name] = make(real);
+  syncBuiltinESMExports();
+  restore.push(() => {
+    fs[name] = real;
+    syncBuiltinESMExports();
+  });
+}
+afterEach(() => {
+  for (const undo of restore.splice(0)) undo();
+});
+
+describe("the changes journal when the disk misbehaves", () => {
+  it("does not bring back a commit whose sync failed, after a crash or a clean restart", () => {
+    const path = tempDb();
+    const store = openStore(path);
+    seed(store);
+    store.write(added(1, 1));
+    store.commit();
+    let fail = true;
+    patchFs("fdatasyncSync", (real) => (fd) => {
+      if (fail) {
+        fail = false;
+        throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+      }
+      real(fd);
+    });
+    store.write(added(2, 1));
+    expect(() => store.commit()).toThrow(/EIO/);
+    expect(openStore(crashCopy(path)).page(ROOM, 10).messages.map((m) => m.text)).toEqual(["m1"]);
+    store.close();
+    expect(openStore(path).page(ROOM, 10).messages.map((m) => m.text)).toEqual(["m1"]);
+  });
+
+  it("writes a whole record when the system writes only part of it at first", () => {
+    const path = tempDb();
+    const store = openStore(path);
+    seed(store);
+    let short = true;
+    patchFs("writeSync", (real) => ((fd: number, buffer: Buffer, offset: number, length: number, position: number) => {
+      if (short && length > 100) {
+        short = false;
+        return real(fd, buffer, offset, Math.floor(length / 2), position);
+      }
+      return real(fd, buffer, offset, length, position);
+    }) as typeof fs.writeSync);
+    store.write(added(1, 2));
+    store.commit();
+    expect(short).toBe(false);
+    expect(texts(openStore(crashCopy(path)))).toEqual(numbered(1, 2));
   });
 });

@@ -37,6 +37,8 @@ export class ChangeJournal {
   /** Where the next record goes. */
   #end = 0;
   #size: number;
+  /** False while a refused record's frame may still be whole at the end. */
+  #erased = true;
   /** The records found on opening, in order, before any append. */
   readonly recovered: JournalRecord[];
 
@@ -60,7 +62,7 @@ export class ChangeJournal {
     return this.#end;
   }
 
-  /** Writes `record` and returns once it is on disk. Throws when it cannot; the journal is then as it was. */
+  /** Writes `record` and returns once it is on disk. Throws when it cannot; the record is then not in the journal. */
   append(record: JournalRecord): void {
     const body = Buffer.from(JSON.stringify(record));
     const frame = Buffer.allocUnsafe(HEADER + body.length);
@@ -68,8 +70,15 @@ export class ChangeJournal {
     frame.writeUInt32LE(crc32(body), 4);
     body.copy(frame, HEADER);
     if (this.#end + frame.length > this.#size) this.#grow(this.#end + frame.length);
-    writeSync(this.#fd, frame, 0, frame.length, this.#end);
-    fdatasyncSync(this.#fd);
+    try {
+      writeAll(this.#fd, frame, this.#end);
+      fdatasyncSync(this.#fd);
+    } catch (err) {
+      // A whole frame may be in the file though its sync failed: the commit was refused, so it must not be read back.
+      this.#erase();
+      throw err;
+    }
+    this.#erased = true;
     this.#end += frame.length;
   }
 
@@ -85,13 +94,24 @@ export class ChangeJournal {
   }
 
   close(): void {
+    if (!this.#erased) this.#erase();
     closeSync(this.#fd);
+  }
+
+  /** Blanks the header at the end, best effort; until that succeeds (or a later append overwrites it), `close` tries again. */
+  #erase(): void {
+    try {
+      writeAll(this.#fd, Buffer.alloc(HEADER), this.#end);
+      fdatasyncSync(this.#fd);
+      this.#erased = true;
+    } catch {
+      this.#erased = false;
+    }
   }
 
   #grow(needed: number): void {
     const size = Math.max(needed, this.#size + GROW_BYTES);
-    const zeros = Buffer.alloc(size - this.#size);
-    writeSync(this.#fd, zeros, 0, zeros.length, this.#size);
+    writeAll(this.#fd, Buffer.alloc(size - this.#size), this.#size);
     fsyncSync(this.#fd);
     this.#size = size;
   }
@@ -120,6 +140,15 @@ export class ChangeJournal {
     }
     this.#end = at;
     return records;
+  }
+}
+
+/** writeSync may write less than asked (a disk filling up): go on until all is written, or it throws. */
+function writeAll(fd: number, data: Buffer, at: number): void {
+  for (let done = 0; done < data.length; ) {
+    const n = writeSync(fd, data, done, data.length - done, at + done);
+    if (n <= 0) throw new Error(`wrote nothing at ${at + done}`);
+    done += n;
   }
 }
 
