@@ -215,6 +215,26 @@ describe("the commit window", () => {
     expect(early).toEqual([]);
   });
 
+  it("judges a repeated client id within the window as it will once committed: a deleted original frees it", async () => {
+    const s = await start(new RecordingStore(), [], { ...UNLIMITED, commitWindowMs: 300 });
+    const raw = await rawSocket(s.url);
+    await raw.next();
+    raw.ws.send(JSON.stringify({ event: "send_message", data: { room_id: "all", message: "opens the window" }, ref: 0 }));
+    const frames: Frame[] = [];
+    while (!frames.some((f) => f.ref === 0)) frames.push(await raw.next());
+    // All three inside the window the first commit opened: the original is deleted before any of it is committed.
+    raw.ws.send(JSON.stringify({ event: "send_message", data: { room_id: "all", message: "once", client_msg_id: "c-1" }, ref: 1 }));
+    while (!frames.some((f) => f.ref === 1)) frames.push(await raw.next());
+    const original = (frames.find((f) => f.ref === 1)!.data as { message: { id: string } }).message.id;
+    raw.ws.send(JSON.stringify({ event: "delete_message", data: { message_id: original }, ref: 2 }));
+    raw.ws.send(JSON.stringify({ event: "send_message", data: { room_id: "all", message: "again", client_msg_id: "c-1" }, ref: 3 }));
+    while (!frames.some((f) => f.ref === 3)) frames.push(await raw.next());
+    const again = frames.find((f) => f.ref === 3)!.data as { message: { id: string; text: string } };
+    expect(again.message.id).not.toBe(original);
+    expect(again.message.text).toBe("again");
+    raw.ws.close();
+  });
+
   it("answers a read sent in the same write as a send after that send's commit, with the message in it", async () => {
     const s = await start(new RecordingStore(), [], { ...UNLIMITED, commitWindowMs: 300 });
     const raw = await rawSocket(s.url);

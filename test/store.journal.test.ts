@@ -47,16 +47,18 @@ const added = (from: number, count: number, text = ""): Change[] =>
 const texts = (store: SqliteStore) => store.page(ROOM, 100_000).messages.map((m) => m.text.split(" ")[0]);
 const numbered = (from: number, count: number) => Array.from({ length: count }, (_, i) => `m${from + i}`);
 
-function seed(store: SqliteStore): void {
+/** A store on a new file holding an account and its room, ROOM. */
+function seeded(): { path: string; store: SqliteStore } {
+  const path = tempDb();
+  const store = openStore(path);
   store.write([{ type: "user_put", id: A, username: "a", tokenHash: "ha" }, { type: "room_put", id: ROOM, name: "Tea", ownerId: A }]);
   store.commit();
+  return { path, store };
 }
 
 describe("the changes journal", () => {
   it("holds commits that SQLite does not have yet, and a crash loses none of them", () => {
-    const path = tempDb();
-    const store = openStore(path);
-    seed(store);
+    const { path, store } = seeded();
     for (let i = 0; i < 10; i++) {
       store.write(added(i * 3 + 1, 3));
       store.commit();
@@ -72,9 +74,7 @@ describe("the changes journal", () => {
   });
 
   it("ignores a torn last record: the commit it belonged to never returned", () => {
-    const path = tempDb();
-    const store = openStore(path);
-    seed(store);
+    const { path, store } = seeded();
     store.write(added(1, 2));
     store.commit();
     store.write(added(3, 2));
@@ -91,9 +91,7 @@ describe("the changes journal", () => {
   });
 
   it("starts the journal again once it is long, without applying the last round's records twice", () => {
-    const path = tempDb();
-    const store = openStore(path);
-    seed(store);
+    const { path, store } = seeded();
     // About 4.6 MB of records: past the point where SQLite is synced and the journal starts again.
     const long = ` ${"x".repeat(900)}`;
     for (let i = 0; i < 500; i++) {
@@ -106,8 +104,7 @@ describe("the changes journal", () => {
   });
 
   it("keeps edits, deletes and repeated client ids right while they are only in the journal", () => {
-    const store = openStore(tempDb());
-    seed(store);
+    const { store } = seeded();
     const [m1, m2] = [{ ...message(1, ROOM), client_msg_id: "c1" }, { ...message(2, ROOM), client_msg_id: "c2" }];
     store.write([
       { type: "message_added", key: ROOM, message: m1 },
@@ -160,9 +157,7 @@ afterEach(() => {
 
 describe("the changes journal when the disk misbehaves", () => {
   it("does not bring back a commit whose sync failed, after a crash or a clean restart", () => {
-    const path = tempDb();
-    const store = openStore(path);
-    seed(store);
+    const { path, store } = seeded();
     store.write(added(1, 1));
     store.commit();
     let fail = true;
@@ -181,9 +176,7 @@ describe("the changes journal when the disk misbehaves", () => {
   });
 
   it("writes a whole record when the system writes only part of it at first", () => {
-    const path = tempDb();
-    const store = openStore(path);
-    seed(store);
+    const { path, store } = seeded();
     let short = true;
     patchFs("writeSync", (real) => ((fd: number, buffer: Buffer, offset: number, length: number, position: number) => {
       if (short && length > 100) {

@@ -30,8 +30,8 @@ import { compareEntryIds, formatEntryId, messageIdAt, msOfUuidv7, parseEntryId, 
 import { errorData, type ErrorCode } from "../protocol/errors.js";
 import type { FrameLimits } from "../protocol/frame.js";
 import type { Validators } from "../protocol/schemas.js";
-import type { Message } from "../protocol/wire.generated.js";
 import { failureReason } from "../store/failureReason.js";
+import { PendingMessages } from "../store/pendingMessages.js";
 import type { Store } from "../store/store.js";
 import { AddressQuotas, drawOf, type Draw } from "./addressQuotas.js";
 import { Connection, type Peer, type Ticket } from "./connection.js";
@@ -84,7 +84,6 @@ export interface HubOptions {
 /** This node's commands of one turn: one log entry. */
 type Batch = { seq: number; commands: Command[]; tickets: Array<Ticket | undefined>; timer?: NodeJS.Timeout };
 
-const clientKey = (sender: UserId, clientMsgId: string) => `${sender}\u0000${clientMsgId}`;
 
 /** How soon commands that must reach the log at last (disconnects) are tried again after a failed append. */
 const RETRY_APPEND_MS = 1000;
@@ -127,10 +126,8 @@ export class Hub {
   #carried: Command[] = [];
   /** Changes were written to the store since its last commit. */
   #uncommitted = false;
-  /** Messages with a client id applied and not yet committed, by sender and client id. */
-  readonly #sentInBatch = new Map<string, Message>();
-  /** Messages added, edited (the message) or deleted (null), applied and not yet committed, by id. */
-  readonly #messagesInBatch = new Map<string, StoredMessage | null>();
+  /** Messages applied and not yet committed: edits, deletes and client ids must be judged as the store will judge them once it has them. */
+  readonly #pending = new PendingMessages();
   /** Local connections the batch being applied ended. */
   readonly #ended = new Set<ConnId>();
   /** The last entry applied, and the last committed. */
@@ -537,26 +534,22 @@ export class Hub {
   #findDuplicate(cmd: CommandOf<"send_message">): void {
     const sender = this.#state.connections.get(cmd.conn)?.userId;
     if (cmd.clientMsgId === undefined || sender === undefined) return;
-    const found = this.#sentInBatch.get(clientKey(sender, cmd.clientMsgId)) ?? this.#opts.store.sentBy(sender, cmd.clientMsgId);
+    const found = this.#pending.sentBy(sender, cmd.clientMsgId, () => this.#opts.store.sentBy(sender, cmd.clientMsgId!));
     if (found) cmd.duplicateOf = found;
   }
 
   /** A message as it stands at this point of the log: applied and not yet committed, or else as stored. */
   #findMessage(id: string): StoredMessage | undefined {
-    const inBatch = this.#messagesInBatch.get(id);
-    if (inBatch !== undefined) return inBatch ?? undefined;
-    return this.#opts.store.message(id);
+    return this.#pending.message(id, (key) => this.#opts.store.message(key));
   }
 
   /** Writes a command's changes; returns whether any of them lasts (a single server keeps no sessions). */
   #record(changes: readonly Change[]): boolean {
     if (changes.length === 0) return false;
+    this.#pending.add(changes);
     let lasting = false;
     const kept: Change[] = [];
     for (const ch of changes) {
-      if (ch.type === "message_added" && ch.message.client_msg_id !== undefined) this.#sentInBatch.set(clientKey(ch.message.from.id, ch.message.client_msg_id), ch.message);
-      if (ch.type === "message_added" || ch.type === "message_edited") this.#messagesInBatch.set(ch.message.id, { key: ch.key, message: ch.message });
-      if (ch.type === "message_deleted") this.#messagesInBatch.set(ch.id, null);
       if (ch.type === "session_deleted" && this.#conns.has(ch.conn)) this.#ended.add(ch.conn);
       if (!isSessionChange(ch)) lasting = true;
       if (this.#cluster || !isSessionChange(ch)) kept.push(ch);
@@ -593,8 +586,7 @@ export class Hub {
   /** Commits what was applied since the last commit, with the position it reached; the outbox calls it while `#mustCommit`. */
   #commit(): void {
     // Committed or dropped, the batch's messages are in the store's hands now.
-    this.#sentInBatch.clear();
-    this.#messagesInBatch.clear();
+    this.#pending.clear();
     this.#uncommitted = false;
     this.#committedPosition = this.#position;
     try {

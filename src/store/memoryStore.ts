@@ -9,11 +9,10 @@ import { addTo, directKey, removeFrom, type ChatState } from "../core/model.js";
 import { itself, lowerBound, upperBound } from "../core/sorted.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
 import { loadState } from "./loadState.js";
+import { clientKey } from "./pendingMessages.js";
 import { PruneRounds, type Visit } from "./pruneRounds.js";
 import type { Retention } from "./retention.js";
 import type { LogPosition, Store } from "./store.js";
-
-const clientKey = (sender: string, clientMsgId: string) => `${sender}\u0000${clientMsgId}`;
 
 /** The key of the conversation a message belongs to. */
 function conversationKeyOf(m: Message): string {

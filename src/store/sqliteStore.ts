@@ -24,7 +24,7 @@ import type { Retention } from "./retention.js";
 import { SqlitePrune } from "./sqlitePrune.js";
 import type { LogPosition, Store } from "./store.js";
 import { ChangeJournal, journalPathOf, type JournalRecord } from "./changeJournal.js";
-import { deletesConversation, UnappliedMessages } from "./unappliedMessages.js";
+import { deletesConversation, PendingMessages } from "./pendingMessages.js";
 
 export { StoreError } from "./migrations.js";
 
@@ -91,7 +91,7 @@ export class SqliteStore implements Store {
   /** Journal records not yet in SQLite, and how many changes they hold. */
   #unapplied: JournalRecord[] = [];
   #unappliedChanges = 0;
-  readonly #recent = new UnappliedMessages();
+  readonly #recent = new PendingMessages();
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
 
@@ -311,18 +311,18 @@ export class SqliteStore implements Store {
 
   message(id: string): StoredMessage | undefined {
     if (this.#mustApply) this.#settle();
-    const journaled = this.#recent.message(id);
-    if (journaled !== undefined) return journaled ?? undefined;
-    const row = this.#byId.get(id) as { conv: string; body: string } | undefined;
-    return row && { key: row.conv, message: JSON.parse(row.body) as Message };
+    return this.#recent.message(id, (key) => {
+      const row = this.#byId.get(key) as { conv: string; body: string } | undefined;
+      return row && { key: row.conv, message: JSON.parse(row.body) as Message };
+    });
   }
 
   sentBy(sender: string, clientMsgId: string): Message | undefined {
     if (this.#mustApply) this.#settle();
-    const journaled = this.#recent.sentBy(sender, clientMsgId);
-    if (journaled !== undefined) return this.#recent.message(journaled)?.message;
-    const row = this.#sentBy.get(sender, clientMsgId) as { body: string } | undefined;
-    return this.#recent.over(row && (JSON.parse(row.body) as Message));
+    return this.#recent.sentBy(sender, clientMsgId, () => {
+      const row = this.#sentBy.get(sender, clientMsgId) as { body: string } | undefined;
+      return row && (JSON.parse(row.body) as Message);
+    });
   }
 
   lastMessageId(): string | undefined {
