@@ -5,13 +5,13 @@
  * machine losing power, which the SIGKILL process tests cannot show either).
  */
 import fs, { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Change } from "../src/core/changes.js";
 import { ChangeJournal, journalPathOf } from "../src/store/changeJournal.js";
 import { SqliteStore, StoreError } from "../src/store/sqliteStore.js";
+import { patchFs, restoreFs } from "./helpers/patchFs.js";
 import { A, message, ROOM } from "./helpers/storeRows.js";
 
 const dirs: string[] = [];
@@ -140,19 +140,54 @@ describe("the changes journal", () => {
   });
 });
 
-/** Replaces a function of node:fs for the ESM importers too (the journal imports it by name), until the test ends. */
-const restore: Array<() => void> = [];
-function patchFs<K extends "fdatasyncSync" | "writeSync">(name: K, make: (real: (typeof fs)[K]) => (typeof fs)[K]): void {
-  const real = fs[name];
-  fs[name] = make(real);
-  syncBuiltinESMExports();
-  restore.push(() => {
-    fs[name] = real;
-    syncBuiltinESMExports();
+afterEach(restoreFs);
+
+describe("the changes journal with the sync off the event loop (commitAsync)", () => {
+  it("makes a batch findable and durable only once its sync is done, and takes writes meanwhile", async () => {
+    const { path, store } = seeded();
+    store.write(added(1, 1));
+    const done = store.commitAsync();
+    expect(done).toBeInstanceOf(Promise);
+    const id = message(1, ROOM).id;
+    expect(store.message(id)).toBeUndefined();
+    store.write(added(2, 1));
+    expect(() => store.commit()).toThrow(/waiting for the disk/);
+    await done;
+    expect(store.message(id)?.message.text).toBe("m1");
+    expect(texts(openStore(crashCopy(path)))).toEqual(["m1"]);
+    await store.commitAsync();
+    expect(texts(openStore(crashCopy(path)))).toEqual(["m1", "m2"]);
+    expect(store.commitAsync()).toBeUndefined();
   });
-}
-afterEach(() => {
-  for (const undo of restore.splice(0)) undo();
+
+  it("when the sync fails, drops that batch and what was written after it, and takes the next commit", async () => {
+    const { path, store } = seeded();
+    let fail = true;
+    patchFs("fdatasync", (real) => ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      if (!fail) return real(fd, cb);
+      fail = false;
+      setImmediate(() => cb(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" })));
+    }) as typeof fs.fdatasync);
+    store.write(added(1, 1));
+    const refused = store.commitAsync();
+    store.write(added(2, 1));
+    await expect(refused).rejects.toThrow(/EIO/);
+    expect(texts(openStore(crashCopy(path)))).toEqual([]);
+    store.write(added(3, 1));
+    await store.commitAsync();
+    expect(texts(store)).toEqual(["m3"]);
+    store.close();
+    expect(texts(openStore(path))).toEqual(["m3"]);
+  });
+
+  it("syncs at close a batch still waiting for its sync, and its commitAsync resolves", async () => {
+    const { path, store } = seeded();
+    store.write(added(1, 1));
+    const done = store.commitAsync();
+    store.close();
+    await done;
+    expect(texts(openStore(path))).toEqual(["m1"]);
+  });
 });
 
 describe("the changes journal when the disk misbehaves", () => {

@@ -202,7 +202,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     } catch (err) {
       heartbeat.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      hub.stop();
+      await hub.stop();
       await log?.close();
       db.close();
       throw err;
@@ -228,7 +228,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       heartbeat.stop();
       const listenerClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       // Whatever was accepted is committed and sent before the goodbye.
-      hub.flush();
+      await hub.flush();
       const closed = [...wss.clients].map((ws) => {
         const done = new Promise<void>((resolve) => ws.once("close", () => resolve()));
         closeWithin(ws, code, "server shutting down");
@@ -240,7 +240,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
       await Promise.all([listenerClosed, metricsListener?.close()]);
       // A cluster node says it is gone, so that the others need not wait for its liveness mark to expire.
       await hub.leave(options.redisTimeoutMs);
-      hub.stop();
+      await hub.stop();
       if (log) {
         await log.forget(hub.node);
         await log.close();

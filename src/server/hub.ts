@@ -126,10 +126,15 @@ export class Hub {
   #carried: Command[] = [];
   /** Changes were written to the store since its last commit. */
   #uncommitted = false;
-  /** Messages applied and not yet committed: edits, deletes and client ids must be judged as the store will judge them once it has them. */
-  readonly #pending = new PendingMessages();
-  /** Local connections the batch being applied ended. */
+  /**
+   * Messages applied and not yet committed, and those of the commit under way: edits, deletes
+   * and client ids must be judged as the store will judge them once it has them.
+   */
+  #pending = new PendingMessages();
+  #committing = new PendingMessages();
+  /** Local connections the batches applied since the last commit ended, and those the commit under way ended. */
   readonly #ended = new Set<ConnId>();
+  readonly #endedCommitting = new Set<ConnId>();
   /** The last entry applied, and the last committed. */
   #position: string | undefined;
   #committedPosition: string | undefined;
@@ -164,7 +169,7 @@ export class Hub {
       windowMs: opts.store.syncs ? opts.limits.commitWindowMs : 0,
       peerOf: (conn) => this.#conns.get(conn)?.peer,
       delivered: (count) => this.#observer.delivered(count),
-      afterCommit: () => this.#closeEnded(),
+      afterCommit: (everything) => this.#closeEnded(everything),
     });
     this.#fanOut = new FanOut({ conns: this.#conns, maxReplyBytes: opts.limits.maxReplyBytes, logger: opts.logger, state: () => this.#state, since: () => this.#since() });
     const send = (peers: Peer[], text: string | (() => string)) => this.#outbox.send(peers, text);
@@ -294,9 +299,9 @@ export class Hub {
   }
 
   /** Appends this turn's commands now (a single server applies them at once), then commits and sends what waits for the commit window. Used at shutdown, before the goodbye. */
-  flush(): void {
+  async flush(): Promise<void> {
     this.#appendBatch();
-    this.#outbox.flush();
+    await this.#outbox.flush();
   }
 
   /** A cluster node leaving on purpose: its connections' end goes to the log. Resolves when placed, or after `withinMs`. */
@@ -309,11 +314,11 @@ export class Hub {
     while ((this.#inflight.size > 0 || this.#carried.length > 0 || this.#building) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
-  /** Stops the hub's timers (retention, retrying the store, liveness); the server calls it when it closes. */
-  stop(): void {
-    // What was applied is committed and answered before the hub goes quiet.
-    this.#outbox.flush();
+  /** Stops the hub's timers (retention, retrying the store, liveness); the server calls it when it closes, and closes the store once it resolves. */
+  async stop(): Promise<void> {
     this.#stopped = true;
+    // What was applied is committed and answered before the hub goes quiet.
+    await this.#outbox.flush();
     this.#timers.clear();
     for (const b of this.#inflight.values()) clearTimeout(b.timer);
   }
@@ -434,10 +439,15 @@ export class Hub {
     });
   }
 
-  /** Closes the connections the batches just committed ended: after what was sent to them, so that a reply they were owed goes first. */
-  #closeEnded(): void {
-    for (const conn of this.#ended) this.#conns.get(conn)?.peer.close(CLOSE_ENDED, "session ended; reconnect");
-    this.#ended.clear();
+  /**
+   * Closes the connections the batches just committed ended (with `everything`, also those
+   * applied since): after what was sent to them, so that a reply they were owed goes first.
+   */
+  #closeEnded(everything: boolean): void {
+    const ended = everything ? [...this.#endedCommitting, ...this.#ended] : this.#endedCommitting;
+    for (const conn of ended) this.#conns.get(conn)?.peer.close(CLOSE_ENDED, "session ended; reconnect");
+    this.#endedCommitting.clear();
+    if (everything) this.#ended.clear();
   }
 
   #applyEntry(e: LogEntry): void {
@@ -534,13 +544,14 @@ export class Hub {
   #findDuplicate(cmd: CommandOf<"send_message">): void {
     const sender = this.#state.connections.get(cmd.conn)?.userId;
     if (cmd.clientMsgId === undefined || sender === undefined) return;
-    const found = this.#pending.sentBy(sender, cmd.clientMsgId, () => this.#opts.store.sentBy(sender, cmd.clientMsgId!));
+    const stored = () => this.#opts.store.sentBy(sender, cmd.clientMsgId!);
+    const found = this.#pending.sentBy(sender, cmd.clientMsgId, () => this.#committing.sentBy(sender, cmd.clientMsgId!, stored));
     if (found) cmd.duplicateOf = found;
   }
 
   /** A message as it stands at this point of the log: applied and not yet committed, or else as stored. */
   #findMessage(id: string): StoredMessage | undefined {
-    return this.#pending.message(id, (key) => this.#opts.store.message(key));
+    return this.#pending.message(id, (key) => this.#committing.message(key, (k) => this.#opts.store.message(k)));
   }
 
   /** Writes a command's changes; returns whether any of them lasts (a single server keeps no sessions). */
@@ -583,18 +594,38 @@ export class Hub {
     return this.#uncommitted || (this.#cluster && this.#position !== this.#committedPosition);
   }
 
-  /** Commits what was applied since the last commit, with the position it reached; the outbox calls it while `#mustCommit`. */
-  #commit(): void {
-    // Committed or dropped, the batch's messages are in the store's hands now.
+  /**
+   * Commits what was applied since the last commit, with the position it reached; the outbox
+   * calls it while `#mustCommit`, and not again before a commit under way is done.
+   */
+  #commit(): void | Promise<void> {
+    [this.#committing, this.#pending] = [this.#pending, this.#committing];
     this.#pending.clear();
+    for (const conn of this.#ended) this.#endedCommitting.add(conn);
+    this.#ended.clear();
     this.#uncommitted = false;
     this.#committedPosition = this.#position;
+    const store = this.#opts.store;
+    const at = this.#position === undefined ? undefined : { epoch: this.#log.epoch, entry: this.#position };
+    let done: Promise<void> | undefined;
     try {
-      this.#opts.store.commit(this.#position === undefined ? undefined : { epoch: this.#log.epoch, entry: this.#position });
+      if (store.commitAsync) done = store.commitAsync(at);
+      else store.commit(at);
     } catch (err) {
-      if (this.#cluster) return this.#fatal(err);
-      this.#rollBack(err);
+      return this.#failedCommit(err);
     }
+    // Committed (or dropped), the batch's messages are in the store's hands.
+    if (!done) return this.#committing.clear();
+    return done.then(
+      () => this.#committing.clear(),
+      (err: unknown) => this.#failedCommit(err),
+    );
+  }
+
+  #failedCommit(err: unknown): void {
+    this.#committing.clear();
+    if (this.#cluster) return this.#fatal(err);
+    this.#rollBack(err);
   }
 
   /** Where the pushes of a connection welcomed or signed in by the command being applied begin. */
@@ -630,6 +661,10 @@ export class Hub {
     for (const lost of this.#outbox.rollBack(reason, this.#retryMs)) for (const [conn, user] of lost.restore ?? []) restore.set(conn, user);
     // The position stays where the store has it; the in-process log's ids go on from there.
     this.#position = this.#opts.store.position()?.entry;
+    this.#committedPosition = this.#position;
+    // What was applied after the failed commit went with it (the store dropped it too).
+    this.#pending.clear();
+    this.#uncommitted = false;
     try {
       const fresh = this.#opts.store.load(this.#cluster);
       carryConnections(fresh, this.#state, restore);

@@ -4,6 +4,9 @@
  * company (one fsync for all, as PostgreSQL's commit_delay), and what they caused waits
  * with them. A read answered meanwhile is built when it is sent, so that it sees the
  * commit before it. A failed commit turns what it held into `unavailable` answers.
+ *
+ * A commit may finish later (the store's fsync runs off the event loop): batches applied
+ * meanwhile wait for the next commit, which starts once this one is done (group commit).
  */
 import type { ConnId } from "../core/model.js";
 import type { RequestEvent } from "../protocol/events.js";
@@ -17,8 +20,12 @@ export interface Committer {
   written(): boolean;
   /** Something applied awaits a commit: written changes, or (a cluster node) the log position reached. */
   pending(): boolean;
-  /** Commits what was applied; called only while `pending`. A failure is the committer's to handle: it rolls the outbox back, or stops it. */
-  commit(): void;
+  /**
+   * Commits what was applied; called only while `pending`. Returns a promise when the commit
+   * is done only once it resolves. A failure is the committer's to handle (the promise
+   * still resolves): it rolls the outbox back, or stops it.
+   */
+  commit(): void | Promise<void>;
 }
 
 /** The request whose write caused a delivery: answered `unavailable` in its place should the commit fail. */
@@ -39,8 +46,8 @@ export interface OutboxOptions {
   peerOf(conn: ConnId): Peer | undefined;
   /** Frames handed to peers. */
   delivered(count: number): void;
-  /** After each commit, once what waited for it has gone out. */
-  afterCommit(): void;
+  /** After each commit, once what waited for it has gone out: `everything` when nothing is left waiting for a later one. */
+  afterCommit(everything: boolean): void;
 }
 
 export class Outbox<C extends Cause = Cause> {
@@ -51,6 +58,9 @@ export class Outbox<C extends Cause = Cause> {
   /** When the store last committed, and the timer of the next commit while the window since then is open. */
   #committedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
+  /** A commit still under way, and how many of the held deliveries wait for it (the rest wait for the next). */
+  #committing: Promise<void> | undefined;
+  #covered = 0;
   /** Memory went ahead of the disk for good: nothing more is sent. */
   #stopped = false;
 
@@ -60,7 +70,7 @@ export class Outbox<C extends Cause = Cause> {
 
   /** Something applied waits for its commit: what is sent now must follow it, and reads must see it. */
   get waiting(): boolean {
-    return this.#applying || this.#opts.committer.written() || this.#held.length > 0;
+    return this.#applying || this.#committing !== undefined || this.#opts.committer.written() || this.#held.length > 0;
   }
 
   /** Sends at once when nothing waits for a commit; otherwise after it, keeping the order. */
@@ -87,14 +97,18 @@ export class Outbox<C extends Cause = Cause> {
     } finally {
       this.#applying = false;
     }
-    const wait = this.#committedAt + this.#opts.windowMs - performance.now();
-    if (wait <= 0 || !this.#opts.committer.pending()) return this.#commitAndSend();
-    this.#timer ??= setTimeout(() => this.#commitAndSend(), wait);
+    // A commit under way: the next one starts when it is done.
+    if (this.#committing) return;
+    this.#commitSoon();
   }
 
-  /** Commits and sends now what waits for the window to close (at shutdown). */
-  flush(): void {
-    if (this.#timer !== undefined) this.#commitAndSend();
+  /** Commits now what waits for the window to close (at shutdown); resolves once nothing waits for a commit. */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.#timer !== undefined) this.#commitAndSend();
+      if (!this.#committing) return;
+      await this.#committing;
+    }
   }
 
   /**
@@ -126,27 +140,51 @@ export class Outbox<C extends Cause = Cause> {
     this.#held = [];
   }
 
+  /** Commits at once, or when the window since the last commit closes. */
+  #commitSoon(): void {
+    const wait = this.#committedAt + this.#opts.windowMs - performance.now();
+    if (wait <= 0 || !this.#opts.committer.pending()) return this.#commitAndSend();
+    this.#timer ??= setTimeout(() => this.#commitAndSend(), wait);
+  }
+
   #commitAndSend(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#committing) return;
     if (this.#opts.committer.pending()) {
       this.#committedAt = performance.now();
-      this.#opts.committer.commit();
+      const done = this.#opts.committer.commit();
+      if (done) {
+        this.#covered = this.#held.length;
+        const committing = done.then(() => this.#done());
+        this.#committing = committing;
+        return;
+      }
     }
-    this.#sendHeld();
-    this.#opts.afterCommit();
+    this.#sendHeld(this.#held.length);
+    this.#opts.afterCommit(true);
   }
 
-  #sendHeld(): void {
-    const held = this.#held;
-    this.#held = [];
+  /** The commit under way is done (or was rolled back): what waited for it goes, and what came since waits for the next. */
+  #done(): void {
+    this.#committing = undefined;
+    // After a rollback nothing is pending any more: all that is left may go.
+    const everything = !this.#opts.committer.pending();
+    this.#sendHeld(everything ? this.#held.length : Math.min(this.#covered, this.#held.length));
+    this.#opts.afterCommit(everything);
+    if (!everything) this.#commitSoon();
+  }
+
+  /** Sends the first `count` held deliveries. */
+  #sendHeld(count: number): void {
+    const held = this.#held.splice(0, count);
     if (this.#stopped) return;
-    let count = 0;
+    let frames = 0;
     for (const d of held) {
       const text = typeof d.text === "string" ? d.text : d.text();
       for (const p of d.peers) p.send(text);
-      count += d.peers.length;
+      frames += d.peers.length;
     }
-    this.#opts.delivered(count);
+    this.#opts.delivered(frames);
   }
 }

@@ -12,7 +12,7 @@
  * reading stops at the first record that is torn, blank, or does not continue the run,
  * which is also where the previous round's leftovers begin.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import * as zlib from "node:zlib";
 import type { Change } from "../core/changes.js";
@@ -36,8 +36,12 @@ export class ChangeJournal {
   readonly #fd: number;
   /** Where the next record goes. */
   #end = 0;
+  /** The length of the record written at `#end` and waiting for its sync; 0 when none waits. */
+  #written = 0;
+  /** How the last record's sync went: a `syncLater` whose record was synced meanwhile (by `sync` or `close`) reports that. */
+  #lastSync: unknown;
   #size: number;
-  /** False while a refused record's frame may still be whole at the end. */
+  /** False while a record's frame may be whole at the end though it is not (yet) in the journal: written and waiting, or refused. */
   #erased = true;
   /** The records found on opening, in order, before any append. */
   readonly recovered: JournalRecord[];
@@ -64,6 +68,17 @@ export class ChangeJournal {
 
   /** Writes `record` and returns once it is on disk. Throws when it cannot; the record is then not in the journal. */
   append(record: JournalRecord): void {
+    this.write(record);
+    this.sync();
+  }
+
+  /**
+   * Writes `record` after the last one, without waiting for the disk: it is in the journal
+   * once `sync` returns or `syncLater` reports success. Throws when it cannot; the record is
+   * then not in the journal. One record at a time: write the next after this one is synced.
+   */
+  write(record: JournalRecord): void {
+    if (this.#written > 0) throw new Error("a journal record is still waiting for its sync");
     const body = Buffer.from(JSON.stringify(record));
     const frame = Buffer.allocUnsafe(HEADER + body.length);
     frame.writeUInt32LE(body.length, 0);
@@ -72,28 +87,75 @@ export class ChangeJournal {
     if (this.#end + frame.length > this.#size) this.#grow(this.#end + frame.length);
     try {
       writeAll(this.#fd, frame, this.#end);
-      fdatasyncSync(this.#fd);
     } catch (err) {
-      // A whole frame may be in the file though its sync failed: the commit was refused, so it must not be read back.
+      // Part of the frame may be in the file: it must not be read back whole later.
       this.#erase();
       throw err;
     }
-    this.#erased = true;
-    this.#end += frame.length;
+    this.#written = frame.length;
+    this.#erased = false;
   }
 
-  /** Starts writing at the beginning again: call only once every record so far is durable elsewhere. */
+  /** Whether a record is written and waits for its sync. */
+  get busy(): boolean {
+    return this.#written > 0;
+  }
+
+  /** Makes the record written durable; throws when it cannot, and the record is then not in the journal. */
+  sync(): void {
+    let failure: unknown;
+    try {
+      fdatasyncSync(this.#fd);
+    } catch (err) {
+      failure = err;
+    }
+    this.#synced(failure);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** As `sync`, with the wait for the disk on libuv's thread pool, off the event loop: `done` gets the failure, if any. */
+  syncLater(done: (err: unknown) => void): void {
+    fdatasync(this.#fd, (err) => {
+      if (this.busy) this.#synced(err ?? undefined);
+      done(this.#lastSync);
+    });
+  }
+
+  #synced(failure: unknown): void {
+    this.#lastSync = failure;
+    if (failure !== undefined) {
+      // A whole frame may be in the file though its sync failed: the commit was refused, so it must not be read back.
+      this.#written = 0;
+      this.#erase();
+      return;
+    }
+    this.#end += this.#written;
+    this.#written = 0;
+    this.#erased = true;
+  }
+
+  /** Starts writing at the beginning again: call only once every record so far is durable elsewhere, and none waits for its sync. */
   restart(): void {
+    if (this.busy) throw new Error("a journal record is still waiting for its sync");
     this.#end = 0;
   }
 
   /** Gives the file system back the zeros beyond the last record, for SQLite to use on a full disk. */
   releaseSpare(): void {
-    ftruncateSync(this.#fd, this.#end);
-    this.#size = this.#end;
+    const end = this.#end + this.#written;
+    ftruncateSync(this.#fd, end);
+    this.#size = end;
   }
 
+  /** Closes the file; a record still waiting for its sync is synced first (or, failing that, erased). */
   close(): void {
+    if (this.busy) {
+      try {
+        this.sync();
+      } catch {
+        // Erased, or marked for the erase below.
+      }
+    }
     if (!this.#erased) this.#erase();
     closeSync(this.#fd);
   }

@@ -94,6 +94,8 @@ export class SqliteStore implements Store {
   readonly #recent = new PendingMessages();
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
+  /** The record `commitAsync` wrote and waits to sync. */
+  #syncing: JournalRecord | undefined;
 
   /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
   constructor(path: string) {
@@ -205,14 +207,47 @@ export class SqliteStore implements Store {
 
   /** A batch that fails (a full disk, an I/O error …) is dropped, none of it stored; the store takes later commits. */
   commit(position?: LogPosition): void {
-    if (this.#pending.length === 0 && position === undefined) return;
+    const record = this.#begin(position);
+    if (record === undefined) return;
+    this.#journal!.sync();
+    this.#accept(record);
+  }
+
+  /**
+   * As `commit`, with the journal's wait for the disk off the event loop: the record is
+   * durable once the promise resolves. Meanwhile the store takes writes, reads and lookups
+   * (which do not see the batch yet), but no other commit. On a rejection that batch and
+   * everything written after it are dropped.
+   */
+  commitAsync(position?: LogPosition): Promise<void> | undefined {
+    const record = this.#begin(position);
+    if (record === undefined) return undefined;
+    this.#syncing = record;
+    return new Promise((resolve, reject) =>
+      this.#journal!.syncLater((err) => {
+        // Unless `close` took it over meanwhile.
+        if (this.#syncing === record) {
+          this.#syncing = undefined;
+          if (err === undefined) this.#accept(record);
+          else this.#pending = [];
+        }
+        if (err === undefined) resolve();
+        else reject(err instanceof Error ? err : new Error(String(err)));
+      }),
+    );
+  }
+
+  /** Writes the batch: straight to SQLite (returning undefined), or as a journal record still to sync. */
+  #begin(position: LogPosition | undefined): JournalRecord | undefined {
+    if (this.#pending.length === 0 && position === undefined) return undefined;
+    const journal = this.#journal;
+    if (journal?.busy) throw new Error("a commit is still waiting for the disk");
     const batch = this.#pending;
     this.#pending = [];
-    const journal = this.#journal;
     if (journal === undefined) {
       this.#commitAll([{ changes: batch, position }]);
       this.#prune.committed(batch);
-      return;
+      return undefined;
     }
     // Refused while SQLite could still take what the journal holds: on a full disk nothing waits in the journal.
     const full = lowSpace(this.#dir!);
@@ -226,12 +261,17 @@ export class SqliteStore implements Store {
     }
     if (this.#unappliedChanges >= APPLY_AT || journal.bytes >= RESTART_AT) this.#settle(journal);
     const record: JournalRecord = { seq: this.#seq + 1, changes: batch, ...(position && { position }) };
-    journal.append(record);
+    journal.write(record);
+    return record;
+  }
+
+  /** The record is durable: lookups find it, and it waits to be applied to SQLite. */
+  #accept(record: JournalRecord): void {
     this.#seq = record.seq;
     this.#unapplied.push(record);
-    this.#unappliedChanges += batch.length;
-    this.#recent.add(batch);
-    if (batch.some(deletesConversation)) this.#mustApply = true;
+    this.#unappliedChanges += record.changes.length;
+    this.#recent.add(record.changes);
+    if (record.changes.some(deletesConversation)) this.#mustApply = true;
   }
 
   /**
@@ -239,7 +279,7 @@ export class SqliteStore implements Store {
    * journal is long, with one, and the journal starts again). When SQLite lacks room it
    * is tried once more after the journal gives back its spare space.
    */
-  #settle(journal = this.#journal, sync = journal !== undefined && journal.bytes >= RESTART_AT): void {
+  #settle(journal = this.#journal, sync = journal !== undefined && journal.bytes >= RESTART_AT && !journal.busy): void {
     if (journal === undefined || (this.#unapplied.length === 0 && !sync)) return;
     const records = this.#unapplied;
     if (sync) this.#db.pragma("synchronous = FULL");
@@ -372,6 +412,16 @@ export class SqliteStore implements Store {
 
   close(): void {
     this.#pending = [];
+    const syncing = this.#syncing;
+    this.#syncing = undefined;
+    if (syncing && this.#journal) {
+      try {
+        this.#journal.sync();
+        this.#accept(syncing);
+      } catch {
+        // Refused: its commitAsync rejects.
+      }
+    }
     if (this.#journal && this.#db.open) {
       // Left as it is when SQLite cannot take it: the next start applies it.
       try {

@@ -28,6 +28,13 @@ export interface Store {
    * Throws when it cannot: that batch is then dropped, none of it stored, and later commits work.
    */
   commit(position?: LogPosition): void;
+  /**
+   * As `commit`, with the wait for the disk off the event loop (where the store has one):
+   * a promise that resolves once the batch is durable, or undefined when it already is.
+   * Until it settles the store takes writes, reads and lookups, which do not see the batch,
+   * but no other commit. On a rejection that batch and everything written after it are dropped.
+   */
+  commitAsync?(position?: LogPosition): Promise<void> | undefined;
   /** The position last committed, if any. */
   position(): LogPosition | undefined;
   /** A stored (committed) message by its id, with its conversation's key. */
