@@ -18,6 +18,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerVariant } from "./config.js";
 import { fdLimits } from "./proc.js";
+import { databaseFilesOf } from "../src/store/databaseFiles.js";
+import { pidFileOf } from "../src/store/databaseLock.js";
 
 export interface RunningServer {
   variant: ServerVariant;
@@ -113,7 +115,7 @@ async function startProcess(variant: ServerVariant, opts: SpawnOptions, extraEnv
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries({ ...variant.env, ...extraEnv })) {
     const value = v.replace("{spawn}", randomUUID());
-    if (value !== v) files.push(value, `${value}-wal`, `${value}-shm`);
+    if (value !== v) files.push(...databaseFilesOf(value), pidFileOf(value));
     env[k] = value;
   }
   for (const f of files) leftovers.add(f);

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { databaseFilesOf } from "../src/store/databaseFiles.js";
+import { pidFileOf } from "../src/store/databaseLock.js";
 import { permissionWarnings } from "../src/store/fileModes.js";
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from "../src/store/migrations.js";
 import { COUNT_NEWEST_SQL, DELETE_OLDEST_SQL, NEXT_CONVERSATION_SQL } from "../src/store/sqlitePrune.js";
@@ -13,7 +15,7 @@ const modeOf = (path: string) => statSync(path).mode & 0o777;
 /** Every file of a database, by name, as bytes: to show a refused open changed nothing. */
 function snapshot(path: string): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`, `${path}.pid`]) {
+  for (const f of [...databaseFilesOf(path), `${path}-journal`, pidFileOf(path)]) {
     if (existsSync(f)) files[f] = readFileSync(f).toString("base64");
   }
   return files;

@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { databaseFilesOf } from "./databaseFiles.js";
 
 /** Creates the folder (0700) and an empty file (0600) when missing; leaves existing ones alone. */
 export function createPrivate(path: string): void {
@@ -31,7 +32,7 @@ const octal = (mode: number) => mode.toString(8).padStart(4, "0");
 export function permissionWarnings(path: string): string[] {
   if (path === ":memory:") return [];
   const warnings: string[] = [];
-  const open = [path, `${path}-wal`, `${path}-shm`, `${path}-changes`].flatMap((file) => {
+  const open = databaseFilesOf(path).flatMap((file) => {
     const mode = modeOf(file);
     return mode !== undefined && (mode & 0o066) !== 0 ? [`${file} (${octal(mode)})`] : [];
   });
