@@ -8,7 +8,7 @@ import { pidFileOf } from "../src/store/databaseLock.js";
 import { permissionWarnings } from "../src/store/fileModes.js";
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from "../src/store/migrations.js";
 import { COUNT_NEWEST_SQL, DELETE_OLDEST_SQL, NEXT_CONVERSATION_SQL } from "../src/store/sqlitePrune.js";
-import { PAGE_SQL, SqliteStore, StoreError } from "../src/store/sqliteStore.js";
+import { PAGE_SQL, SENT_BY_SQL, SqliteStore, StoreError } from "../src/store/sqliteStore.js";
 import { A, B, message, ROOM } from "./helpers/storeRows.js";
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
@@ -69,6 +69,14 @@ describe("SqliteStore", () => {
     const details = plan.map((row) => (row as { detail: string }).detail).join("; ");
     expect(details).toMatch(/SEARCH messages USING PRIMARY KEY \(conv=\? AND id<\?\)/);
     expect(details).not.toMatch(/TEMP B-TREE/);
+    db.close();
+  });
+
+  it("finds a repeated client id through the index that leads with it (the SDK's ids rise with time, so inserts land at its end)", () => {
+    const db = new BetterSqlite3(":memory:");
+    migrate(db);
+    const details = db.prepare(`EXPLAIN QUERY PLAN ${SENT_BY_SQL}`).all(A, "c-1").map((row) => (row as { detail: string }).detail).join("; ");
+    expect(details).toMatch(/USING INDEX messages_by_client_id \(client_msg_id=\? AND sender=\?\)/);
     db.close();
   });
 

@@ -158,12 +158,19 @@ export class Outbox {
   }
 }
 
-/** A random client_msg_id: a UUID where the platform makes one (secure contexts, Node), else 32 random hex digits. */
-export function newClientMsgId(): string {
-  const c = (globalThis as { crypto?: Partial<Crypto> }).crypto;
-  if (typeof c?.randomUUID === "function") return c.randomUUID();
+/**
+ * A new client_msg_id: a UUID version 7 (the time in ms, then random bits), so that ids
+ * rise with time and the server's index of them grows at its end rather than on a random
+ * page. Random from crypto.getRandomValues where the platform has it, else Math.random.
+ */
+export function newClientMsgId(now = Date.now()): string {
   const bytes = new Uint8Array(16);
+  const c = (globalThis as { crypto?: Partial<Crypto> }).crypto;
   if (typeof c?.getRandomValues === "function") c.getRandomValues(bytes);
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  for (let i = 5, t = now; i >= 0; i--, t = Math.floor(t / 256)) bytes[i] = t % 256;
+  bytes[6] = 0x70 | (bytes[6]! & 0x0f);
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -66,6 +66,15 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
     version: 7,
     up: (db) => db.exec("CREATE TABLE journal_seq (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL); INSERT INTO journal_seq VALUES (1, 0);"),
   },
+  {
+    // The client id first: the SDK's ids rise with time, so a new one lands at the index's end, not on a random page of it.
+    version: 8,
+    up: (db) =>
+      db.exec(`
+        DROP INDEX messages_by_client_id;
+        CREATE UNIQUE INDEX messages_by_client_id ON messages (client_msg_id, sender) WHERE client_msg_id IS NOT NULL;
+      `),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

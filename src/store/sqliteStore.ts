@@ -35,6 +35,8 @@ type StoredMember = Row<StoredRows["members"]>;
 
 /** A page of a conversation, newest first, served by the (conv, id) primary key. */
 export const PAGE_SQL = "SELECT body FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?";
+/** The message a sender sent with a client id, through the (client_msg_id, sender) index. */
+export const SENT_BY_SQL = "SELECT body FROM messages WHERE sender = ? AND client_msg_id = ?";
 /** A page of a conversation after a message, oldest first. */
 const PAGE_AFTER_SQL = "SELECT body FROM messages WHERE conv = ? AND id > ? AND id < ? ORDER BY id ASC LIMIT ?";
 
@@ -122,7 +124,7 @@ export class SqliteStore implements Store {
     const addPair = s("INSERT OR IGNORE INTO direct_pairs (a, b) VALUES (?, ?)");
     const deletePair = s("DELETE FROM direct_pairs WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)");
     const addMessage = s("INSERT INTO messages (conv, id, body, sender, client_msg_id) VALUES (?, ?, ?, ?, ?)");
-    this.#sentBy = s("SELECT body FROM messages WHERE sender = ? AND client_msg_id = ?") as Statement<[string, string]>;
+    this.#sentBy = s(SENT_BY_SQL) as Statement<[string, string]>;
     this.#byId = s("SELECT conv, body FROM messages WHERE id = ?") as Statement<[string]>;
     const editMessage = s("UPDATE messages SET body = ? WHERE conv = ? AND id = ?");
     const deleteMessage = s("DELETE FROM messages WHERE conv = ? AND id = ?");
