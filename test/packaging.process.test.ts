@@ -19,7 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), "chat-prod-"));
 let child: ChildProcess | undefined;
 
 afterAll(() => {
-  child?.kill("SIGKILL");
+  // npm start runs the server as a grandchild (npm → sh → node): the whole process group goes.
+  if (child?.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -41,7 +42,7 @@ describe("a production install", { timeout: 180_000 }, () => {
     expect(existsSync(join(dir, "node_modules", "tsx"))).toBe(false);
     expect(existsSync(join(dir, "node_modules", "typescript"))).toBe(false);
 
-    child = spawn("npm", ["start", "--", "--port", "0", "--host", "127.0.0.1", "--db", ":memory:"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn("npm", ["start", "--", "--port", "0", "--host", "127.0.0.1", "--db", ":memory:"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
     child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
     const line = await new Promise<{ page: string; url: string }>((resolve, reject) => {

@@ -156,8 +156,7 @@ export class Outbox<C extends Cause = Cause> {
       const done = this.#opts.committer.commit();
       if (done) {
         this.#covered = this.#held.length;
-        const committing = done.then(() => this.#done());
-        this.#committing = committing;
+        this.#committing = done.then(() => this.#done());
         return;
       }
     }
@@ -168,6 +167,7 @@ export class Outbox<C extends Cause = Cause> {
   /** The commit under way is done (or was rolled back): what waited for it goes, and what came since waits for the next. */
   #done(): void {
     this.#committing = undefined;
+    if (this.#stopped) return;
     // After a rollback nothing is pending any more: all that is left may go.
     const everything = !this.#opts.committer.pending();
     this.#sendHeld(everything ? this.#held.length : Math.min(this.#covered, this.#held.length));
