@@ -125,6 +125,18 @@ describe("the changes journal", () => {
     expect(store.message(m2.id)).toBeUndefined();
   });
 
+  it("refuses a journal left by another database (the database file deleted without it), and leaves it as it was", () => {
+    const { path, store } = seeded();
+    store.write(added(1, 2));
+    store.commit();
+    // A crash, then the database files deleted and the journal forgotten beside them.
+    const crashed = crashCopy(path);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(crashed + suffix, { force: true });
+    const journal = readFileSync(journalPathOf(crashed));
+    expect(() => new SqliteStore(crashed)).toThrow(/belongs to another database/);
+    expect(readFileSync(journalPathOf(crashed)).equals(journal)).toBe(true);
+  });
+
   it("refuses a journal that does not continue the database, and leaves it as it was", () => {
     const path = tempDb();
     new SqliteStore(path).close();

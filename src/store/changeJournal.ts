@@ -20,6 +20,8 @@ import type { LogPosition } from "./store.js";
 
 export interface JournalRecord {
   seq: number;
+  /** The id of the database the record belongs to (schema 9 on; absent in older records). */
+  db?: string;
   changes: Change[];
   /** The log position the store reaches with this record. */
   position?: LogPosition;

@@ -3,6 +3,7 @@
  * it is at in `PRAGMA user_version`, and ours in `PRAGMA application_id`, so that a
  * foreign or newer file is refused rather than changed.
  */
+import { randomUUID } from "node:crypto";
 import type { Database } from "better-sqlite3";
 import { settleNames } from "./settleNames.js";
 
@@ -74,6 +75,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; up: (db: Database) => 
         DROP INDEX messages_by_client_id;
         CREATE UNIQUE INDEX messages_by_client_id ON messages (client_msg_id, sender) WHERE client_msg_id IS NOT NULL;
       `),
+  },
+  {
+    // A random id of this database, carried by every journal record: a journal left by another database is refused, not applied.
+    version: 9,
+    up: (db) => {
+      db.exec("ALTER TABLE journal_seq ADD COLUMN db_id TEXT NOT NULL DEFAULT ''");
+      db.prepare("UPDATE journal_seq SET db_id = ?").run(randomUUID());
+    },
   },
 ];
 

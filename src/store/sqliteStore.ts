@@ -88,8 +88,9 @@ export class SqliteStore implements Store {
   readonly #position: Statement<[]>;
   /** On a file: where commits go first. */
   readonly #journal: ChangeJournal | undefined;
-  /** The last journal record committed. */
+  /** The last journal record committed, and the id of this database its records carry. */
   #seq = 0;
+  #dbId = "";
   /** Journal records not yet in SQLite, and how many changes they hold. */
   #unapplied: JournalRecord[] = [];
   #unappliedChanges = 0;
@@ -184,8 +185,12 @@ export class SqliteStore implements Store {
     let journal: ChangeJournal | undefined;
     try {
       journal = new ChangeJournal(file);
-      const stored = (this.#db.prepare("SELECT seq FROM journal_seq WHERE one = 1").get() as { seq: number }).seq;
+      const { seq: stored, dbId } = this.#db.prepare("SELECT seq, db_id AS dbId FROM journal_seq WHERE one = 1").get() as { seq: number; dbId: string };
+      this.#dbId = dbId;
       const after = journal.recovered.filter((r) => r.seq > stored);
+      if (after.some((r) => r.db !== undefined && r.db !== dbId)) {
+        throw new StoreError(`${file} belongs to another database (was ${path} deleted or replaced without it?); move that file away to start without it`);
+      }
       if (after.length > 0 && after[0]!.seq !== stored + 1) {
         throw new StoreError(`${file} does not continue this database (was the database restored from a backup?); move that file away to start without it`);
       }
@@ -262,7 +267,7 @@ export class SqliteStore implements Store {
       throw new StoreError(full);
     }
     if (this.#unappliedChanges >= APPLY_AT || journal.bytes >= RESTART_AT) this.#settle(journal);
-    const record: JournalRecord = { seq: this.#seq + 1, changes: batch, ...(position && { position }) };
+    const record: JournalRecord = { seq: this.#seq + 1, db: this.#dbId, changes: batch, ...(position && { position }) };
     journal.write(record);
     return record;
   }
