@@ -214,6 +214,9 @@ describe("health and metrics", () => {
     // At least the welcome, the send's reply and its push, and the replies to the requests after it.
     expect(Number(/^chat_frames_delivered_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(5);
     expect(text).toMatch(/^chat_send_queue_bytes \d+$/m);
+    // The message was committed (a single server keeps no guests or sessions).
+    expect(Number(/^chat_store_commit_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^chat_store_commit_failures_total 0$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });
 });

@@ -24,8 +24,14 @@ afterEach(async () => {
 async function onFile(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "chat-sync-"));
   dirs.push(dir);
-  harness = await startHarness({ db: join(dir, "chat.db"), commitWindowMs: 0 });
+  harness = await startHarness({ db: join(dir, "chat.db"), commitWindowMs: 0, metricsPort: 0 });
   return harness;
+}
+
+/** A counter or a histogram's count from the /metrics listener. */
+async function metric(h: Harness, name: string): Promise<number> {
+  const text = await (await fetch(h.server.metricsUrl!)).text();
+  return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
 }
 
 const settled = <T>(p: Promise<T>) => {
@@ -86,8 +92,11 @@ describe("a commit waiting for the disk", () => {
     await expect.poll(() => disk.waiting).toBe(1);
     const second = rejection(b.request("send_message", { room_id: "all", message: "lost 2" }));
     await expect.poll(() => h.server.hub.state.recent.get("all")?.length).toBe(2 + 1);
+    const before = await metric(h, "chat_store_commit_seconds_count");
     await disk.release(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
     expect([(await first).code, (await second).code]).toEqual(["unavailable", "unavailable"]);
+    expect(await metric(h, "chat_store_commit_failures_total")).toBe(1);
+    expect(await metric(h, "chat_store_commit_seconds_count")).toBe(before);
     restoreFs();
     const history = await listener.request("history", { room_id: "all" });
     expect(history.messages.map((m) => m.text)).toEqual(["stored"]);

@@ -607,6 +607,11 @@ export class Hub {
     this.#committedPosition = this.#position;
     const store = this.#opts.store;
     const at = this.#position === undefined ? undefined : { epoch: this.#log.epoch, entry: this.#position };
+    const started = performance.now();
+    const committed = () => {
+      this.#committing.clear();
+      this.#observer.committed((performance.now() - started) / 1000);
+    };
     let done: Promise<void> | undefined;
     try {
       if (store.commitAsync) done = store.commitAsync(at);
@@ -615,14 +620,12 @@ export class Hub {
       return this.#failedCommit(err);
     }
     // Committed (or dropped), the batch's messages are in the store's hands.
-    if (!done) return this.#committing.clear();
-    return done.then(
-      () => this.#committing.clear(),
-      (err: unknown) => this.#failedCommit(err),
-    );
+    if (!done) return committed();
+    return done.then(committed, (err: unknown) => this.#failedCommit(err));
   }
 
   #failedCommit(err: unknown): void {
+    this.#observer.commitFailed();
     this.#committing.clear();
     if (this.#cluster) return this.#fatal(err);
     this.#rollBack(err);

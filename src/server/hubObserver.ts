@@ -6,7 +6,10 @@ export interface HubObserver {
   request(event: string, outcome: "ok" | ErrorCode): void;
   /** Frames handed to connections. */
   delivered(count: number): void;
+  /** A store commit became durable, `seconds` after it started (on a file, mostly the fsync); or it failed. */
+  committed(seconds: number): void;
+  commitFailed(): void;
 }
 
 /** The observer of a hub that nothing watches. */
-export const NO_OBSERVER: HubObserver = { request() {}, delivered() {} };
+export const NO_OBSERVER: HubObserver = { request() {}, delivered() {}, committed() {}, commitFailed() {} };

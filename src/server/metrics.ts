@@ -3,7 +3,7 @@
  * in one process, as in tests). Served at GET /metrics on a listener of its own
  * (metricsListener.ts), never on the chat port.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { HubObserver } from "./hubObserver.js";
 
 export interface Metrics extends HubObserver {
@@ -43,6 +43,13 @@ export function createMetrics(queuedBytes: () => number): Metrics {
     labelNames: ["reason"] as const,
     registers: [registry],
   });
+  const commits = new Histogram({
+    name: "chat_store_commit_seconds",
+    help: "Store commits, by the time each took to become durable (on a file, mostly its fsync).",
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [registry],
+  });
+  const commitFailures = new Counter({ name: "chat_store_commit_failures_total", help: "Store commits that failed (disk full, I/O error).", registers: [registry] });
   new Gauge({
     name: "chat_send_queue_bytes",
     help: "Bytes queued for sending across all connections.",
@@ -60,6 +67,8 @@ export function createMetrics(queuedBytes: () => number): Metrics {
     delivered(count) {
       if (count > 0) delivered.inc(count);
     },
+    committed: (seconds) => commits.observe(seconds),
+    commitFailed: () => commitFailures.inc(),
     connectionOpened: () => connections.inc(),
     connectionClosed: () => connections.dec(),
     refused: (reason) => refusals.inc({ reason }),
