@@ -40,7 +40,7 @@ import { FanOut, type Rendered } from "./fanOut.js";
 import { NO_OBSERVER, type HubObserver } from "./hubObserver.js";
 import { Minter, mintMessageId, mintNodeId } from "./identities.js";
 import { NodeWatch, type Liveness } from "./nodeWatch.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, type Cause } from "./outbox.js";
 import { startPruning } from "./pruning.js";
 import type { RateLimitOptions } from "./rateLimit.js";
 import { Reads } from "./reads.js";
@@ -110,7 +110,7 @@ export class Hub {
   /** A cluster node's watch over the others' liveness. */
   readonly #watch: NodeWatch | undefined;
   /** Deliveries waiting for the commit of what was applied before them. */
-  readonly #outbox: Outbox<Ticket>;
+  readonly #outbox: Outbox<Cause & Pick<Ticket, "restore">>;
   /** Writes refused after the store failed, until it takes one again. */
   readonly #readOnly: ReadOnlyMode;
   #node: NodeId = mintNodeId();
@@ -172,7 +172,7 @@ export class Hub {
       afterCommit: (everything) => this.#closeEnded(everything),
     });
     this.#fanOut = new FanOut({ conns: this.#conns, maxReplyBytes: opts.limits.maxReplyBytes, logger: opts.logger, state: () => this.#state, since: () => this.#since() });
-    const send = (peers: Peer[], text: string | (() => string)) => this.#outbox.send(peers, text);
+    const send = (peers: Peer[], text: string | (() => string), cause?: Cause) => this.#outbox.send(peers, text, cause);
     this.#reads = new Reads({
       store: opts.store,
       limits: this.#limits,
@@ -181,7 +181,7 @@ export class Hub {
       state: () => this.#state,
       bound: () => this.#cursor ?? this.#boundAfterNow(),
       send,
-      enqueue: (o) => this.#enqueue(o),
+      enqueue: (o, cause) => this.#enqueue(o, cause),
     });
     this.#pipeline = new RequestPipeline({
       validators: opts.validators,
@@ -508,8 +508,9 @@ export class Hub {
         this.#record(changes);
         throw err;
       }
-      const lasting = this.#record(changes);
-      const cause = lasting && ticket?.request !== undefined ? ticket : undefined;
+      this.#record(changes);
+      // Every request, writing or not (a repeated send, a refusal): its answer was judged on state a failed commit may take back.
+      const cause = ticket?.request !== undefined ? ticket : undefined;
       // An earlier request of the same connection still unanswered (its fate unknown): what goes to this one waits for it.
       const held: Rendered[] = [];
       const blocked = c !== undefined && ticket !== undefined && !c.isNext(ticket);
@@ -554,22 +555,19 @@ export class Hub {
     return this.#pending.message(id, (key) => this.#committing.message(key, (k) => this.#opts.store.message(k)));
   }
 
-  /** Writes a command's changes; returns whether any of them lasts (a single server keeps no sessions). */
-  #record(changes: readonly Change[]): boolean {
-    if (changes.length === 0) return false;
+  /** Writes a command's changes to the store (a single server keeps no sessions there). */
+  #record(changes: readonly Change[]): void {
+    if (changes.length === 0) return;
     this.#pending.add(changes);
-    let lasting = false;
     const kept: Change[] = [];
     for (const ch of changes) {
       if (ch.type === "session_deleted" && this.#conns.has(ch.conn)) this.#ended.add(ch.conn);
-      if (!isSessionChange(ch)) lasting = true;
       if (this.#cluster || !isSessionChange(ch)) kept.push(ch);
     }
     if (kept.length > 0) {
       this.#opts.store.write(kept);
       this.#uncommitted = true;
     }
-    return lasting;
   }
 
   /** This node was declared gone (it stalled past its liveness): its connections have ended; it goes on as a new node. */
@@ -646,29 +644,30 @@ export class Hub {
   }
 
   /** Sends one of `reduce`'s answers to a read, to whom it names. */
-  #enqueue(o: Outbound): void {
+  #enqueue(o: Outbound, cause?: Cause): void {
     const rendered = this.#fanOut.render(o);
-    if (rendered) this.#outbox.send(rendered.peers, rendered.text);
+    if (rendered) this.#outbox.send(rendered.peers, rendered.text, cause);
   }
 
   /**
    * A commit failed (disk full, I/O error) on a single server, whose log is only in
    * memory: nothing the batch held may be claimed. The state is rebuilt from the store,
-   * each request whose changes were lost is answered `unavailable` in place of what it
-   * caused (the outbox), and writes are refused until the store takes one again.
+   * each request answered meanwhile (whose changes were lost, or whose answer was judged on
+   * them) is answered `unavailable` in place of what it caused (the outbox), and writes are
+   * refused until the store takes one again.
    */
   #rollBack(err: unknown): void {
     const reason = failureReason(err);
     this.#opts.logger.error({ err }, `could not write to the database (${reason}); refusing writes until it can`);
     const restore = new Map<ConnId, UserId>();
     for (const lost of this.#outbox.rollBack(reason, this.#retryMs)) for (const [conn, user] of lost.restore ?? []) restore.set(conn, user);
-    // The position stays where the store has it; the in-process log's ids go on from there.
-    this.#position = this.#opts.store.position()?.entry;
-    this.#committedPosition = this.#position;
     // What was applied after the failed commit went with it (the store dropped it too).
     this.#pending.clear();
     this.#uncommitted = false;
     try {
+      // The position stays where the store has it; the in-process log's ids go on from there.
+      this.#position = this.#opts.store.position()?.entry;
+      this.#committedPosition = this.#position;
       const fresh = this.#opts.store.load(this.#cluster);
       carryConnections(fresh, this.#state, restore);
       this.#state = fresh;

@@ -112,9 +112,9 @@ export class Outbox<C extends Cause = Cause> {
   }
 
   /**
-   * A commit failed: nothing it held may be claimed. Each write's deliveries become one
-   * `unavailable` answer to its requester, if still connected; what no write caused (a read
-   * of what was committed before) still goes. Returns those writes.
+   * A commit failed: nothing it held may be claimed. Each request's deliveries (a write's,
+   * or a read's answered meanwhile, which saw what is lost) become one `unavailable` answer
+   * to its requester, if still connected; what no request caused still goes. Returns those requests.
    */
   rollBack(reason: string, retryMs: number): C[] {
     const lost = new Set<C>();

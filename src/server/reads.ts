@@ -13,6 +13,7 @@ import { reduce } from "../core/reduce.js";
 import { currentMessage, userView } from "../core/views.js";
 import type { Store } from "../store/store.js";
 import type { Peer } from "./connection.js";
+import type { Cause } from "./outbox.js";
 import { envelope, errorFrame } from "./envelope.js";
 import type { Query } from "./handlers.js";
 import type { HubObserver } from "./hubObserver.js";
@@ -29,10 +30,14 @@ export interface ReadsOptions {
   state(): ChatState;
   /** An id above every message applied before the read and below every later one. */
   bound(): string | undefined;
-  /** Sends now, or after the commit of what was applied before; a function builds the frame only then. */
-  send(peers: Peer[], text: string | (() => string)): void;
-  /** Sends one of `reduce`'s answers to whom it names. */
-  enqueue(o: Outbound): void;
+  /**
+   * Sends now, or after the commit of what was applied before; a function builds the frame
+   * only then. `cause` is the read: should that commit fail, it is answered `unavailable`
+   * instead, since what it saw may be gone.
+   */
+  send(peers: Peer[], text: string | (() => string), cause: Cause): void;
+  /** Sends one of `reduce`'s answers to whom it names, as `send`. */
+  enqueue(o: Outbound, cause: Cause): void;
 }
 
 export class Reads {
@@ -67,7 +72,7 @@ export class Reads {
     const conversation = conversationOf(state, q.conn, q.target);
     if ("error" in conversation) {
       const error = { ...conversation.error, request: "history" };
-      this.#opts.send([peer], errorFrame(error, q.ref));
+      this.#opts.send([peer], errorFrame(error, q.ref), causeOf(q));
       return this.#opts.observer.request("history", error.code);
     }
     // What was applied so far and no later message: ids follow the log, so a bound on the id is a bound in the log.
@@ -79,7 +84,7 @@ export class Reads {
       const read = this.#opts.store.page(conversation.key, q.limit, before, q.after);
       const current = { ...read, messages: read.messages.map((m) => currentMessage(this.#opts.state(), m)) };
       return withinBudget((d) => envelope("history", d, q.ref), current, this.#opts.maxReplyBytes, fit);
-    });
+    }, causeOf(q));
     this.#opts.observer.request("history", "ok");
   }
 
@@ -98,7 +103,7 @@ export class Reads {
       });
       conversations.sort((x, y) => ((y.last_message?.id ?? "") > (x.last_message?.id ?? "") ? 1 : -1));
       return withinBudget((d) => envelope("conversations", d, q.ref), { conversations, has_more: false }, this.#opts.maxReplyBytes, fitConversations);
-    });
+    }, causeOf(q));
     this.#opts.observer.request("conversations", "ok");
   }
 
@@ -107,8 +112,10 @@ export class Reads {
     // Not in the log: the time of the answer.
     cmd.ts = new Date().toISOString();
     const { out } = reduce(this.#opts.state(), cmd, this.#opts.limits);
-    for (const o of out) this.#opts.enqueue(o);
+    for (const o of out) this.#opts.enqueue(o, causeOf(cmd));
     const first = out[0];
     this.#opts.observer.request(cmd.type, first?.event === "error" ? first.data.code : "ok");
   }
 }
+
+const causeOf = (read: Read): Cause => ({ conn: read.conn, request: read.type, ref: read.ref });
