@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Change } from "../src/core/changes.js";
+import BetterSqlite3 from "better-sqlite3";
 import { ChangeJournal, journalPathOf } from "../src/store/changeJournal.js";
+import { migrate, SCHEMA_VERSION } from "../src/store/migrations.js";
 import { SqliteStore, StoreError } from "../src/store/sqliteStore.js";
 import { patchFs, restoreFs } from "./helpers/patchFs.js";
 import { A, message, ROOM } from "./helpers/storeRows.js";
@@ -135,6 +137,23 @@ describe("the changes journal", () => {
     const journal = readFileSync(journalPathOf(crashed));
     expect(() => new SqliteStore(crashed)).toThrow(/belongs to another database/);
     expect(readFileSync(journalPathOf(crashed)).equals(journal)).toBe(true);
+  });
+
+  it("applies the records an older server (schema 7, no database id in its records) left in its journal when it died", () => {
+    const path = tempDb();
+    const old = new BetterSqlite3(path);
+    migrate(old, 7);
+    old.close();
+    const journal = new ChangeJournal(journalPathOf(path));
+    journal.append({ seq: 1, changes: [{ type: "user_put", id: A, username: "a", tokenHash: "ha" }, { type: "room_put", id: ROOM, name: "Tea", ownerId: A }] });
+    journal.append({ seq: 2, changes: added(1, 2) });
+    journal.close();
+    const store = new SqliteStore(path);
+    expect(texts(store)).toEqual(numbered(1, 2));
+    store.close();
+    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
   });
 
   it("refuses a journal that does not continue the database, and leaves it as it was", () => {
