@@ -28,14 +28,14 @@ export interface Committer {
   commit(): void | Promise<void>;
 }
 
-/** The request whose write caused a delivery: answered `unavailable` in its place should the commit fail. */
+/** The request that caused a delivery (a write, or a read answered while a commit is under way): answered `unavailable` in its place should the commit fail. */
 export interface Cause {
   conn: ConnId;
   request?: RequestEvent;
   ref?: Ref;
 }
 
-/** A frame, or a read to build when it is sent, and the peers it goes to; `cause` when a write caused it. */
+/** A frame, or a read to build when it is sent, and the peers it goes to; `cause` when a request caused it. */
 type Delivery<C> = { text: string | (() => string); peers: Peer[]; cause?: C };
 
 export interface OutboxOptions {

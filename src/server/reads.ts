@@ -112,7 +112,9 @@ export class Reads {
     // Not in the log: the time of the answer.
     cmd.ts = new Date().toISOString();
     const { out } = reduce(this.#opts.state(), cmd, this.#opts.limits);
-    for (const o of out) this.#opts.enqueue(o, causeOf(cmd));
+    // One cause for all its answers: a failed commit turns them into one `unavailable`.
+    const cause = causeOf(cmd);
+    for (const o of out) this.#opts.enqueue(o, cause);
     const first = out[0];
     this.#opts.observer.request(cmd.type, first?.event === "error" ? first.data.code : "ok");
   }
