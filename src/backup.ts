@@ -3,7 +3,7 @@
  * online backup). A running server holds its file locked, so it is asked (SIGUSR2) to
  * write the copy beside the file; a file no server holds is copied here. The copy
  * seeds a new cluster node or restores one: stop the node, put the copy at its
- * CHAT_DB path (removing any -wal and -changes file), start it.
+ * CHAT_DB path (removing any -wal, -shm and -changes file), start it.
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadOptions } from "./config.js";

@@ -18,6 +18,7 @@ import { A, message, ROOM } from "./helpers/storeRows.js";
 
 const dirs: string[] = [];
 const open: SqliteStore[] = [];
+const storeAt = new Map<string, SqliteStore>();
 function tempDb(): string {
   const dir = mkdtempSync(join(tmpdir(), "chat-journal-"));
   dirs.push(dir);
@@ -26,6 +27,7 @@ function tempDb(): string {
 function openStore(path: string): SqliteStore {
   const store = new SqliteStore(path);
   open.push(store);
+  storeAt.set(path, store);
   return store;
 }
 afterAll(() => {
@@ -36,6 +38,9 @@ afterAll(() => {
 const FILES = ["", "-wal", "-shm", "-changes"];
 /** The files as a crash at this moment leaves them, at a new path; `without` leaves some out. */
 function crashCopy(path: string, without: string[] = []): string {
+  // A kill -9 leaves the files as they are at one instant; copied one by one, they must not change meanwhile.
+  const store = storeAt.get(path);
+  store?.quiesce();
   const to = tempDb();
   for (const suffix of FILES) if (!without.includes(suffix) && existsSync(path + suffix)) copyFileSync(path + suffix, to + suffix);
   return to;
@@ -172,6 +177,38 @@ describe("the changes journal", () => {
 });
 
 afterEach(restoreFs);
+
+describe("the writer thread", () => {
+  it("while another connection holds SQLite's write lock, answers lookups from what it could not apply yet, and applies it once free", () => {
+    const { path, store } = seeded();
+    const other = new BetterSqlite3(path);
+    other.exec("BEGIN IMMEDIATE");
+    const sent = Array.from({ length: 300 }, (_, i) => ({ ...message(i + 1, ROOM), client_msg_id: `c${i + 1}` }));
+    // More changes than the store keeps to itself: handed to the writer, which cannot write them.
+    store.write(sent.map((m) => ({ type: "message_added" as const, key: ROOM, message: m })));
+    store.commit();
+    // Handed over too, after the first: its edit and delete must win over the first's messages.
+    store.write([
+      { type: "message_edited", key: ROOM, message: { ...sent[0]!, text: "edited" } },
+      { type: "message_deleted", key: ROOM, id: sent[1]!.id },
+      ...added(301, 260),
+    ]);
+    store.commit();
+    store.write(added(561, 1));
+    store.commit();
+    expect(store.message(sent[0]!.id)?.message.text).toBe("edited");
+    expect(store.sentBy(A, "c1")?.text).toBe("edited");
+    expect(store.message(sent[1]!.id)).toBeUndefined();
+    expect(store.sentBy(A, "c2")).toBeUndefined();
+    expect(store.sentBy(A, "c300")?.id).toBe(sent[299]!.id);
+    expect(store.message(sent[150]!.id)?.message.text).toBe("m151");
+    other.exec("ROLLBACK");
+    other.close();
+    expect(texts(store)).toEqual(["edited", ...numbered(3, 559)]);
+    expect(store.sentBy(A, "c1")?.text).toBe("edited");
+    expect(store.sentBy(A, "c300")?.id).toBe(sent[299]!.id);
+  });
+});
 
 describe("the changes journal with the sync off the event loop (commitAsync)", () => {
   it("makes a batch findable and durable only once its sync is done, and takes writes meanwhile", async () => {

@@ -66,6 +66,7 @@ describe("SqliteStore on a file (property)", () => {
         });
         store.commit();
         // The files as a kill -9 now leaves them: most commits only in the changes journal.
+        store.quiesce();
         for (const suffix of ["", "-wal", "-changes"]) if (existsSync(path + suffix)) copyFileSync(path + suffix, copy + suffix);
         store.close();
         const crashed = new SqliteStore(copy);

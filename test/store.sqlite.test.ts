@@ -199,13 +199,17 @@ describe("SqliteStore", () => {
     second.close();
   });
 
-  it("holds the WAL index in memory: no -shm file beside the database", () => {
+  it("refuses a database that a server from before the lock file holds (its lock is on the database itself)", () => {
     const path = join(tempDir(), "chat.db");
+    new SqliteStore(path).close();
+    const older = new BetterSqlite3(path);
+    older.pragma("locking_mode = EXCLUSIVE");
+    older.exec("BEGIN EXCLUSIVE; COMMIT");
+    writeFileSync(pidFileOf(path), "4242\n");
+    expect(() => new SqliteStore(path)).toThrow(new StoreError(`cannot use the database ${path}: another chat-server (pid 4242) holds it`));
+    older.close();
+    rmSync(pidFileOf(path));
     const store = new SqliteStore(path);
-    store.write([{ type: "message_added", key: "all", message: message(1, "all") }]);
-    store.commit();
-    expect(existsSync(`${path}-wal`)).toBe(true);
-    expect(existsSync(`${path}-shm`)).toBe(false);
     store.close();
   });
 
@@ -234,7 +238,7 @@ describe("SqliteStore", () => {
     store.commit();
     expect(modeOf(path)).toBe(0o644);
     expect(permissionWarnings(path)).toEqual([
-      `database files other accounts on this machine can read or change: ${path} (0644), ${path}-wal (0644); chmod 600 them`,
+      `database files other accounts on this machine can read or change: ${path} (0644), ${path}-wal (0644), ${path}-shm (0644); chmod 600 them`,
       `the database folder ${dir} (0755) is open to other accounts on this machine; chmod 700 it`,
     ]);
     store.close();

@@ -78,10 +78,12 @@ export class ChangeJournal {
    * Writes `record` after the last one, without waiting for the disk: it is in the journal
    * once `sync` returns or `syncLater` reports success. Throws when it cannot; the record is
    * then not in the journal. One record at a time: write the next after this one is synced.
+   * Returns the record's JSON, as written.
    */
-  write(record: JournalRecord): void {
+  write(record: JournalRecord): string {
     if (this.#written > 0) throw new Error("a journal record is still waiting for its sync");
-    const body = Buffer.from(JSON.stringify(record));
+    const text = JSON.stringify(record);
+    const body = Buffer.from(text);
     const frame = Buffer.allocUnsafe(HEADER + body.length);
     frame.writeUInt32LE(body.length, 0);
     frame.writeUInt32LE(crc32(body), 4);
@@ -96,6 +98,7 @@ export class ChangeJournal {
     }
     this.#written = frame.length;
     this.#erased = false;
+    return text;
   }
 
   /** Whether a record is written and waits for its sync. */

@@ -1,12 +1,14 @@
 /**
  * One server per database file. Each server keeps its state in memory, so a second
  * one on the same file would hand out names twice and bring back deleted accounts.
- * The first takes SQLite's exclusive lock for as long as it runs (the OS drops it if
- * the process dies, even by SIGKILL) and writes its pid beside the file, because
- * SQLite cannot say who holds a lock; a second is refused with that pid.
+ * The first takes SQLite's exclusive lock on `<db>.lock` for as long as it runs (the OS
+ * drops it if the process dies, even by SIGKILL) and writes its pid beside the file,
+ * because SQLite cannot say who holds a lock; a second is refused with that pid.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { Database } from "better-sqlite3";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import BetterSqlite3 from "better-sqlite3";
+import { lockFileOf } from "./databaseFiles.js";
+import { createPrivate } from "./fileModes.js";
 import { StoreError } from "./migrations.js";
 
 /**
@@ -30,20 +32,51 @@ function holder(pidFile: string): string {
   return `another process holds it (its pid could not be read from ${pidFile})`;
 }
 
+/** Whether `err` is SQLite saying that another connection holds the lock it needs. */
+export const isBusy = (err: unknown) => (err as { code?: unknown }).code === "SQLITE_BUSY";
+
+/** The refusal of a database someone else holds. */
+export const heldBy = (path: string) => new StoreError(holder(pidFileOf(path)));
+
+export interface DatabaseLock {
+  /** Writes this process's pid beside the database, once the database proved free (a server from before the lock file locks the database itself). */
+  announce(): void;
+  /** With `refused`, a lock file taken for a database the store then refused goes too, leaving the file as it was found. */
+  release(refused?: boolean): void;
+}
+
 /**
- * Takes the lock on a database just opened (with `timeout: LOCK_WAIT_MS`), before anything
- * reads it; returns what releases the pid file. Throws StoreError naming the holder.
+ * Takes the lock on a database before anything opens it: SQLite's exclusive lock on an
+ * empty SQLite file beside it, `<db>.lock`, kept for as long as the store is open. (Not on
+ * the database itself, which the store's reads and its writer thread open side by side.)
+ * Throws StoreError naming the holder.
  */
-export function lockDatabase(db: Database, path: string): { release(): void } {
-  // Before anything else, so that the lock is kept and the WAL index lives in memory (no -shm file).
-  db.pragma("locking_mode = EXCLUSIVE");
-  const pidFile = pidFileOf(path);
+export function lockDatabase(path: string): DatabaseLock {
+  const file = lockFileOf(path);
+  const created = !existsSync(file);
+  createPrivate(file);
+  const lock = new BetterSqlite3(file, { timeout: LOCK_WAIT_MS });
   try {
-    db.exec("BEGIN EXCLUSIVE; COMMIT");
+    lock.pragma("locking_mode = EXCLUSIVE");
+    lock.exec("BEGIN EXCLUSIVE; COMMIT");
   } catch (err) {
-    if ((err as { code?: unknown }).code === "SQLITE_BUSY") throw new StoreError(holder(pidFile));
+    lock.close();
+    if (isBusy(err)) throw heldBy(path);
     throw err;
   }
-  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
-  return { release: () => rmSync(pidFile, { force: true }) };
+  const pidFile = pidFileOf(path);
+  let announced = false;
+  return {
+    announce: () => {
+      writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+      announced = true;
+    },
+    release: (refused = false) => {
+      // The pid file goes first, while the lock still keeps any successor from writing its own.
+      if (announced) rmSync(pidFile, { force: true });
+      // Otherwise the lock file stays: removed, a successor waiting on it and a newcomer creating it anew could both hold "the" lock.
+      if (refused && created) rmSync(file, { force: true });
+      lock.close();
+    },
+  };
 }

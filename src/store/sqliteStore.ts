@@ -4,7 +4,9 @@
  * Changes are buffered and committed together (the hub commits once per event-loop
  * turn or commit window). On a file a commit is one fsynced record of the changes
  * journal (changeJournal.ts); the records reach SQLite later, many per transaction,
- * without an fsync of their own, and before anything reads them. The file is held
+ * without an fsync of their own, in a thread of their own (sqliteWriterThread.ts) on a
+ * second connection, while this one reads. A read that needs them waits until they are
+ * in; lookups by message and client id find them earlier, in memory. The file is held
  * with an exclusive lock while the store is open: one server per file.
  */
 import { renameSync, rmSync } from "node:fs";
@@ -12,16 +14,17 @@ import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { Change } from "../core/changes.js";
 import type { StoredMessage } from "../core/commands.js";
-import { directKey, type ChatState } from "../core/model.js";
+import type { ChatState } from "../core/model.js";
 import { loadState, type StoredRows } from "./loadState.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
-import { LOCK_WAIT_MS, lockDatabase } from "./databaseLock.js";
+import { heldBy, isBusy, LOCK_WAIT_MS, lockDatabase } from "./databaseLock.js";
 import { lowSpace } from "./diskSpace.js";
 import { failureReason } from "./failureReason.js";
 import { createPrivate } from "./fileModes.js";
-import { migrate, SCHEMA_VERSION, StoreError } from "./migrations.js";
+import { migrate, StoreError } from "./migrations.js";
 import type { Retention } from "./retention.js";
-import { SqlitePrune } from "./sqlitePrune.js";
+import { InlineWriter, type SqliteWriter } from "./sqliteWriter.js";
+import { ThreadWriter } from "./threadWriter.js";
 import type { LogPosition, Store } from "./store.js";
 import { ChangeJournal, journalPathOf, type JournalRecord } from "./changeJournal.js";
 import { deletesConversation, PendingMessages } from "./pendingMessages.js";
@@ -45,23 +48,28 @@ const APPLY_AT = 256;
 /** Journal bytes after which SQLite is synced and the journal written from its start again. */
 const RESTART_AT = 4 * 1024 * 1024;
 
+/** Batches the writer thread may hold unapplied before a commit waits for it (what it holds, the store also holds in memory). */
+const BEHIND_AT = 32 * APPLY_AT;
+
 function open(path: string): { db: Database; release(): void } {
   const onDisk = path !== ":memory:";
   try {
     if (onDisk) createPrivate(path);
-    const db = new BetterSqlite3(path, { timeout: LOCK_WAIT_MS });
-    let lock: { release(): void } | undefined;
+    const lock = onDisk ? lockDatabase(path) : undefined;
+    let db: Database | undefined;
     try {
-      if (onDisk) lock = lockDatabase(db, path);
+      db = new BetterSqlite3(path, { timeout: LOCK_WAIT_MS });
       // Checked and migrated before anything else changes the file, so a refused file stays as it was.
       migrate(db);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
+      lock?.announce();
       return { db, release: () => lock?.release() };
     } catch (err) {
-      lock?.release();
-      db.close();
-      throw err;
+      db?.close();
+      lock?.release(true);
+      // A server from before the lock file holds the database itself.
+      throw isBusy(err) ? heldBy(path) : err;
     }
   } catch (err) {
     if (err instanceof StoreError) throw new StoreError(`cannot use the database ${path}: ${err.message}`);
@@ -70,35 +78,49 @@ function open(path: string): { db: Database; release(): void } {
   }
 }
 
+/** A journal record written, and its JSON as written. */
+interface Written {
+  record: JournalRecord;
+  text: string;
+}
+
+/** Records handed to the writer thread and not known to be applied, with the lookups they answer meanwhile. */
+interface HandedOff {
+  seq: number;
+  changes: number;
+  recent: PendingMessages;
+  position: LogPosition | undefined;
+}
+
 export class SqliteStore implements Store {
+  /** Reads; for `:memory:`, writes too. */
   readonly #db: Database;
   readonly #release: () => void;
   /** The folder whose free space `probe` checks; undefined for `:memory:`. */
   readonly #dir: string | undefined;
   readonly syncs: boolean;
-  readonly #prune: SqlitePrune;
-  readonly #touch: () => void;
+  readonly #writer: SqliteWriter;
   #pending: Change[] = [];
-  readonly #apply: { [T in Change["type"]]: (c: Extract<Change, { type: T }>) => void };
   readonly #page: Statement<[string, string, number]>;
   readonly #pageAfter: Statement<[string, string, string, number]>;
   readonly #sentBy: Statement<[string, string]>;
   readonly #byId: Statement<[string]>;
-  readonly #commitAll: (records: readonly Omit<JournalRecord, "seq">[], seq?: number) => void;
   readonly #position: Statement<[]>;
   /** On a file: where commits go first. */
   readonly #journal: ChangeJournal | undefined;
   /** The last journal record committed, and the id of this database its records carry. */
   #seq = 0;
   #dbId = "";
-  /** Journal records not yet in SQLite, and how many changes they hold. */
-  #unapplied: JournalRecord[] = [];
+  /** Journal records not handed to the writer yet, how many changes they hold, and their messages. */
+  #unapplied: Written[] = [];
   #unappliedChanges = 0;
-  readonly #recent = new PendingMessages();
+  #recent = new PendingMessages();
+  /** Handed to the writer, oldest first. */
+  #handedOff: HandedOff[] = [];
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
   /** The record `commitAsync` wrote and waits to sync. */
-  #syncing: JournalRecord | undefined;
+  #syncing: Written | undefined;
 
   /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
   constructor(path: string) {
@@ -107,76 +129,25 @@ export class SqliteStore implements Store {
     this.#release = opened.release;
     this.#dir = path === ":memory:" ? undefined : dirname(path);
     this.syncs = this.#dir !== undefined;
-    this.#prune = new SqlitePrune(db);
-    // The smallest real write: the schema version rewritten to itself, committed and synced.
-    const touch = db.transaction(() => db.pragma(`user_version = ${SCHEMA_VERSION}`));
-    this.#touch = () => touch.immediate();
     const s = (sql: string) => db.prepare(sql);
-    const upsertUser = s(
-      "INSERT INTO users (id, username, token_hash, renamed_from) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET username = excluded.username, token_hash = excluded.token_hash, renamed_from = excluded.renamed_from",
-    );
-    const deleteUser = s("DELETE FROM users WHERE id = ?");
-    const upsertRoom = s("INSERT INTO rooms (id, name, owner_id) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner_id = excluded.owner_id");
-    const deleteRoom = s("DELETE FROM rooms WHERE id = ?");
-    const deleteRoomMembers = s("DELETE FROM members WHERE room_id = ?");
-    const deleteConversation = s("DELETE FROM messages WHERE conv = ?");
-    const addMember = s("INSERT OR IGNORE INTO members (room_id, user_id) VALUES (?, ?)");
-    const removeMember = s("DELETE FROM members WHERE room_id = ? AND user_id = ?");
-    const addPair = s("INSERT OR IGNORE INTO direct_pairs (a, b) VALUES (?, ?)");
-    const deletePair = s("DELETE FROM direct_pairs WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)");
-    const addMessage = s("INSERT INTO messages (conv, id, body, sender, client_msg_id) VALUES (?, ?, ?, ?, ?)");
     this.#sentBy = s(SENT_BY_SQL) as Statement<[string, string]>;
     this.#byId = s("SELECT conv, body FROM messages WHERE id = ?") as Statement<[string]>;
-    const editMessage = s("UPDATE messages SET body = ? WHERE conv = ? AND id = ?");
-    const deleteMessage = s("DELETE FROM messages WHERE conv = ? AND id = ?");
-    const putSession = s("INSERT OR REPLACE INTO sessions (conn, user_id) VALUES (?, ?)");
-    const deleteSession = s("DELETE FROM sessions WHERE conn = ?");
-    const putGuest = s("INSERT OR REPLACE INTO guests (id, token_hash) VALUES (?, ?)");
-    const deleteGuest = s("DELETE FROM guests WHERE id = ?");
-    const setPosition = s("INSERT OR REPLACE INTO log_position (one, epoch, entry) VALUES (1, ?, ?)");
     this.#position = s("SELECT epoch, entry FROM log_position WHERE one = 1") as Statement<[]>;
     this.#page = s(PAGE_SQL) as Statement<[string, string, number]>;
     this.#pageAfter = s(PAGE_AFTER_SQL) as Statement<[string, string, string, number]>;
-
-    this.#apply = {
-      user_put: (c) => {
-        upsertUser.run(c.id, c.username, c.tokenHash, c.renamedFrom ?? null);
-        // A guest made permanent (in a cluster, where guests are stored).
-        deleteGuest.run(c.id);
-      },
-      user_deleted: (c) => deleteUser.run(c.id),
-      room_put: (c) => upsertRoom.run(c.id, c.name, c.ownerId),
-      room_deleted: (c) => {
-        deleteRoom.run(c.id);
-        deleteRoomMembers.run(c.id);
-        deleteConversation.run(c.id);
-      },
-      member_added: (c) => addMember.run(c.roomId, c.userId),
-      member_removed: (c) => removeMember.run(c.roomId, c.userId),
-      direct_pair_added: (c) => addPair.run(c.a, c.b),
-      direct_pair_deleted: (c) => {
-        deletePair.run(c.a, c.b, c.b, c.a);
-        deleteConversation.run(directKey(c.a, c.b));
-      },
-      message_added: (c) => addMessage.run(c.key, c.message.id, JSON.stringify(c.message), c.message.from.id, c.message.client_msg_id ?? null),
-      message_edited: (c) => editMessage.run(JSON.stringify(c.message), c.key, c.message.id),
-      message_deleted: (c) => deleteMessage.run(c.key, c.id),
-      session_put: (c) => putSession.run(c.conn, c.userId),
-      session_deleted: (c) => deleteSession.run(c.conn),
-      guest_put: (c) => putGuest.run(c.id, c.tokenHash),
-      guest_deleted: (c) => deleteGuest.run(c.id),
-    };
-    const setSeq = s("UPDATE journal_seq SET seq = ? WHERE one = 1");
-    this.#commitAll = db.transaction((records: readonly Omit<JournalRecord, "seq">[], seq?: number) => {
-      let position: LogPosition | undefined;
-      for (const r of records) {
-        for (const c of r.changes) (this.#apply[c.type] as (c: Change) => void)(c);
-        position = r.position ?? position;
-      }
-      if (position) setPosition.run(position.epoch, position.entry);
-      if (seq !== undefined) setSeq.run(seq);
-    });
-    this.#journal = this.syncs ? this.#openJournal(path) : undefined;
+    if (!this.syncs) {
+      this.#writer = new InlineWriter(db);
+      this.#journal = undefined;
+      return;
+    }
+    try {
+      this.#writer = new ThreadWriter(path);
+    } catch (err) {
+      this.#release();
+      db.close();
+      throw new StoreError(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    this.#journal = this.#openJournal(path);
   }
 
   /** Opens the journal and applies what it holds beyond SQLite (a crash left it there), syncing SQLite before the journal starts again. */
@@ -195,12 +166,12 @@ export class SqliteStore implements Store {
         throw new StoreError(`${file} does not continue this database (was the database restored from a backup?); move that file away to start without it`);
       }
       this.#seq = stored + after.length;
-      this.#unapplied = after;
-      this.#db.pragma("synchronous = NORMAL");
+      this.#unapplied = after.map((record) => ({ record, text: JSON.stringify(record) }));
       this.#settle(journal, true);
       return journal;
     } catch (err) {
       journal?.close();
+      this.#writer.close();
       this.#release();
       this.#db.close();
       if (err instanceof StoreError) throw err;
@@ -214,10 +185,10 @@ export class SqliteStore implements Store {
 
   /** A batch that fails (a full disk, an I/O error …) is dropped, none of it stored; the store takes later commits. */
   commit(position?: LogPosition): void {
-    const record = this.#begin(position);
-    if (record === undefined) return;
+    const written = this.#begin(position);
+    if (written === undefined) return;
     this.#journal!.sync();
-    this.#accept(record);
+    this.#accept(written);
   }
 
   /**
@@ -227,15 +198,15 @@ export class SqliteStore implements Store {
    * everything written after it are dropped.
    */
   commitAsync(position?: LogPosition): Promise<void> | undefined {
-    const record = this.#begin(position);
-    if (record === undefined) return undefined;
-    this.#syncing = record;
+    const written = this.#begin(position);
+    if (written === undefined) return undefined;
+    this.#syncing = written;
     return new Promise((resolve, reject) =>
       this.#journal!.syncLater((err) => {
         // Unless `close` took it over meanwhile.
-        if (this.#syncing === record) {
+        if (this.#syncing === written) {
           this.#syncing = undefined;
-          if (err === undefined) this.#accept(record);
+          if (err === undefined) this.#accept(written);
           else this.#pending = [];
         }
         if (err === undefined) resolve();
@@ -245,15 +216,14 @@ export class SqliteStore implements Store {
   }
 
   /** Writes the batch: straight to SQLite (returning undefined), or as a journal record still to sync. */
-  #begin(position: LogPosition | undefined): JournalRecord | undefined {
+  #begin(position: LogPosition | undefined): Written | undefined {
     if (this.#pending.length === 0 && position === undefined) return undefined;
     const journal = this.#journal;
     if (journal?.busy) throw new Error("a commit is still waiting for the disk");
     const batch = this.#pending;
     this.#pending = [];
     if (journal === undefined) {
-      this.#commitAll([{ changes: batch, position }]);
-      this.#prune.committed(batch);
+      this.#writer.apply([{ changes: batch, position }]);
       return undefined;
     }
     // Refused while SQLite could still take what the journal holds: on a full disk nothing waits in the journal.
@@ -266,52 +236,87 @@ export class SqliteStore implements Store {
       }
       throw new StoreError(full);
     }
-    if (this.#unappliedChanges >= APPLY_AT || journal.bytes >= RESTART_AT) this.#settle(journal);
+    if (journal.bytes >= RESTART_AT || this.#behind() >= BEHIND_AT) this.#settle(journal);
     const record: JournalRecord = { seq: this.#seq + 1, db: this.#dbId, changes: batch, ...(position && { position }) };
-    journal.write(record);
-    return record;
+    return { record, text: journal.write(record) };
   }
 
-  /** The record is durable: lookups find it, and it waits to be applied to SQLite. */
-  #accept(record: JournalRecord): void {
+  /** The record is durable: lookups find it, and it waits to be handed to the writer. */
+  #accept(written: Written): void {
+    const { record } = written;
     this.#seq = record.seq;
-    this.#unapplied.push(record);
+    this.#unapplied.push(written);
     this.#unappliedChanges += record.changes.length;
     this.#recent.add(record.changes);
     if (record.changes.some(deletesConversation)) this.#mustApply = true;
+    if (this.#unappliedChanges >= APPLY_AT) this.#handOff();
+  }
+
+  /** Gives the writer the records it does not have yet, to apply in one transaction soon. */
+  #handOff(): void {
+    const records = this.#unapplied;
+    if (records.length === 0) return;
+    // As the journal's JSON: a string crosses to the thread for the price of a copy.
+    this.#writer.apply(records.map((r) => r.text), this.#seq);
+    let position: LogPosition | undefined;
+    for (const r of records) position = r.record.position ?? position;
+    this.#handedOff.push({ seq: this.#seq, changes: this.#unappliedChanges, recent: this.#recent, position });
+    this.#unapplied = [];
+    this.#unappliedChanges = 0;
+    this.#recent = new PendingMessages();
+  }
+
+  /** Changes handed to the writer and not applied yet. */
+  #behind(): number {
+    const applied = this.#writer.applied;
+    while (this.#handedOff.length > 0 && this.#handedOff[0]!.seq <= applied) this.#handedOff.shift();
+    let changes = 0;
+    for (const h of this.#handedOff) changes += h.changes;
+    return changes;
   }
 
   /**
-   * Applies the journal's records to SQLite in one transaction without an fsync (or, once the
-   * journal is long, with one, and the journal starts again). When SQLite lacks room it
-   * is tried once more after the journal gives back its spare space.
+   * Applies the journal's records to SQLite and waits until they are in (with `sync`, on disk,
+   * and the journal starts again). When SQLite lacks room it is tried once more after the
+   * journal gives back its spare space.
    */
   #settle(journal = this.#journal, sync = journal !== undefined && journal.bytes >= RESTART_AT && !journal.busy): void {
-    if (journal === undefined || (this.#unapplied.length === 0 && !sync)) return;
-    const records = this.#unapplied;
-    if (sync) this.#db.pragma("synchronous = FULL");
+    if (journal === undefined) return;
+    this.#handOff();
+    if (this.#handedOff.length === 0 && !sync) return;
     try {
-      try {
-        this.#commitAll(records, this.#seq);
-      } catch (err) {
-        if (failureReason(err) !== "the disk is full") throw err;
-        journal.releaseSpare();
-        this.#commitAll(records, this.#seq);
-      }
-    } finally {
-      if (sync) this.#db.pragma("synchronous = NORMAL");
+      this.#writer.flush(sync);
+    } catch (err) {
+      if (failureReason(err) !== "the disk is full") throw err;
+      journal.releaseSpare();
+      this.#writer.flush(sync);
     }
-    this.#unapplied = [];
-    this.#unappliedChanges = 0;
-    this.#recent.clear();
+    this.#handedOff = [];
     this.#mustApply = false;
-    for (const r of records) this.#prune.committed(r.changes);
     if (sync) journal.restart();
+  }
+
+  /** Asks `ask` of the messages not in SQLite yet, newest first, and then of `stored`. */
+  #lookUp<T>(ask: (layer: PendingMessages, below: () => T) => T, stored: () => T): T {
+    if (this.#mustApply) this.#settle();
+    this.#behind();
+    const layers = [this.#recent, ...this.#handedOff.map((h) => h.recent).reverse()];
+    const from = (i: number): T => (i === layers.length ? stored() : ask(layers[i]!, () => from(i + 1)));
+    return from(0);
+  }
+
+  /** Returns once the writer thread has applied what it was handed (not what waits in the journal still): tests copy the files then, as a crash would leave them. */
+  quiesce(): void {
+    if (this.#journal && this.#db.open) this.#writer.flush(false);
   }
 
   position(): LogPosition | undefined {
     for (let i = this.#unapplied.length - 1; i >= 0; i--) {
-      const at = this.#unapplied[i]!.position;
+      const at = this.#unapplied[i]!.record.position;
+      if (at) return { ...at };
+    }
+    for (let i = this.#handedOff.length - 1; i >= 0; i--) {
+      const at = this.#handedOff[i]!.position;
       if (at) return { ...at };
     }
     return (this.#position.get() as LogPosition | undefined) ?? undefined;
@@ -319,7 +324,7 @@ export class SqliteStore implements Store {
 
   prune(retain: Retention, budget: number): number {
     this.#settle();
-    return this.#prune.prune(retain, budget);
+    return this.#writer.prune(retain, budget);
   }
 
   /** Free space first (a cheap statfs), then a real write, which catches what statfs cannot (a read-only remount, I/O errors). */
@@ -336,7 +341,7 @@ export class SqliteStore implements Store {
     }
     if (full !== undefined) throw new StoreError(full);
     try {
-      this.#touch();
+      this.#writer.touch();
       this.#settle();
     } catch (err) {
       fail("a test write failed", err);
@@ -357,19 +362,23 @@ export class SqliteStore implements Store {
   }
 
   message(id: string): StoredMessage | undefined {
-    if (this.#mustApply) this.#settle();
-    return this.#recent.message(id, (key) => {
-      const row = this.#byId.get(key) as { conv: string; body: string } | undefined;
-      return row && { key: row.conv, message: JSON.parse(row.body) as Message };
-    });
+    return this.#lookUp<StoredMessage | undefined>(
+      (layer, below) => layer.message(id, below),
+      () => {
+        const row = this.#byId.get(id) as { conv: string; body: string } | undefined;
+        return row && { key: row.conv, message: JSON.parse(row.body) as Message };
+      },
+    );
   }
 
   sentBy(sender: string, clientMsgId: string): Message | undefined {
-    if (this.#mustApply) this.#settle();
-    return this.#recent.sentBy(sender, clientMsgId, () => {
-      const row = this.#sentBy.get(sender, clientMsgId) as { body: string } | undefined;
-      return row && (JSON.parse(row.body) as Message);
-    });
+    return this.#lookUp<Message | undefined>(
+      (layer, below) => layer.sentBy(sender, clientMsgId, below),
+      () => {
+        const row = this.#sentBy.get(sender, clientMsgId) as { body: string } | undefined;
+        return row && (JSON.parse(row.body) as Message);
+      },
+    );
   }
 
   lastMessageId(): string | undefined {
@@ -401,8 +410,9 @@ export class SqliteStore implements Store {
 
   /**
    * Writes a consistent copy of the database to `path` (SQLite's online backup, a step at a
-   * time between event-loop turns; commits made meanwhile are carried into the copy), via a
-   * temporary file renamed into place, so that `path` is only ever whole.
+   * time, by the connection that writes, so that commits made meanwhile are carried into the
+   * copy rather than starting it again), via a temporary file renamed into place, so that
+   * `path` is only ever whole.
    */
   async backup(path: string): Promise<void> {
     this.#settle();
@@ -410,7 +420,7 @@ export class SqliteStore implements Store {
     rmSync(partial, { force: true });
     createPrivate(partial);
     try {
-      await this.#db.backup(partial);
+      await this.#writer.backup(partial);
       renameSync(partial, path);
     } finally {
       rmSync(partial, { force: true });
@@ -438,8 +448,12 @@ export class SqliteStore implements Store {
       }
       this.#journal.close();
     }
-    // The pid file goes first, while the lock still keeps any successor from writing its own.
-    this.#release();
+    // The writer's connection closes last, and so checkpoints the WAL into the file.
     this.#db.close();
+    try {
+      this.#writer.close();
+    } finally {
+      this.#release();
+    }
   }
 }

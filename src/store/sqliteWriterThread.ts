@@ -1,0 +1,109 @@
+/**
+ * The writer thread of a SqliteStore on a file (started by ThreadWriter): its own connection
+ * to the database, applying the journal's records as the store hands them over and answering
+ * the store's calls in the order they were made. Replies go through `replies`, each followed
+ * by a bump of `shared[0]` that wakes the store if it waits.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import BetterSqlite3 from "better-sqlite3";
+import { LOCK_WAIT_MS } from "./databaseLock.js";
+import { SqliteApplier, type Batch } from "./sqliteApplier.js";
+import { parseBatch } from "./sqliteWriter.js";
+import type { WriterReply, WriterRequest, WriterSetup } from "./threadWriter.js";
+
+const { path, replies, shared } = workerData as WriterSetup;
+
+function reply(r: WriterReply): void {
+  replies.postMessage(r);
+  Atomics.add(shared, 0, 1n);
+  Atomics.notify(shared, 0);
+}
+
+const failed = (id: number, err: unknown): WriterReply => ({
+  id,
+  error: { message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code as string | undefined },
+});
+
+let opened: { db: BetterSqlite3.Database; applier: SqliteApplier };
+try {
+  const db = new BetterSqlite3(path, { timeout: LOCK_WAIT_MS });
+  db.pragma("journal_mode = WAL");
+  // Durability comes from the journal; SQLite syncs when the store asks (and at checkpoints).
+  db.pragma("synchronous = NORMAL");
+  opened = { db, applier: new SqliteApplier(db) };
+  reply({ id: 0 });
+} catch (err) {
+  reply(failed(0, err));
+  throw err;
+}
+const { db, applier } = opened;
+
+/** Batches handed over and not applied yet, and the seq of the last of them. */
+let queue: Batch[] = [];
+let queuedSeq: number | undefined;
+let soon = false;
+
+function applyQueue(sync: boolean): void {
+  if (queue.length === 0 && !sync) return;
+  applier.commit(queue, queuedSeq, sync);
+  queue = [];
+  if (queuedSeq !== undefined) Atomics.store(shared, 1, BigInt(queuedSeq));
+}
+
+function answer(r: Exclude<WriterRequest, { type: "apply" }>): unknown {
+  switch (r.type) {
+    case "flush":
+      return applyQueue(r.sync);
+    case "prune":
+      applyQueue(false);
+      return applier.prune(r.retain, r.budget);
+    case "touch":
+      applier.touch();
+      return applyQueue(false);
+    case "close":
+      applyQueue(false);
+      db.close();
+      parentPort!.close();
+      return undefined;
+    case "backup":
+      throw new Error("backup is answered asynchronously");
+  }
+}
+
+parentPort!.on("message", (r: WriterRequest) => {
+  if (r.type === "apply") {
+    for (const b of r.batches) queue.push(parseBatch(b));
+    queuedSeq = r.seq;
+    if (!soon) {
+      soon = true;
+      // After every message already waiting: one transaction for all of them.
+      setImmediate(() => {
+        soon = false;
+        try {
+          applyQueue(false);
+        } catch {
+          // Kept in the queue: the next flush tries again and reports the failure.
+        }
+      });
+    }
+    return;
+  }
+  if (r.type === "backup") {
+    try {
+      applyQueue(false);
+    } catch (err) {
+      reply(failed(r.id, err));
+      return;
+    }
+    db.backup(r.path).then(
+      () => reply({ id: r.id }),
+      (err: unknown) => reply(failed(r.id, err)),
+    );
+    return;
+  }
+  try {
+    reply({ id: r.id, value: answer(r) });
+  } catch (err) {
+    reply(failed(r.id, err));
+  }
+});
