@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Change } from "../src/core/changes.js";
 import BetterSqlite3 from "better-sqlite3";
-import { ChangeJournal, journalPathOf } from "../src/store/changeJournal.js";
+import { ChangeJournal, GROW_BYTES, journalPathOf } from "../src/store/changeJournal.js";
 import { migrate, SCHEMA_VERSION } from "../src/store/migrations.js";
 import { SqliteStore, StoreError } from "../src/store/sqliteStore.js";
 import { patchFs, restoreFs } from "./helpers/patchFs.js";
@@ -99,15 +99,26 @@ describe("the changes journal", () => {
 
   it("starts the journal again once it is long, without applying the last round's records twice", () => {
     const { path, store } = seeded();
-    // About 4.6 MB of records: past the point where SQLite is synced and the journal starts again.
+    // About 10.5 MB of records: past the point where SQLite is synced and the journal starts
+    // again (4 MiB, on the side), and past where a commit waits for that (8 MiB).
     const long = ` ${"x".repeat(900)}`;
-    for (let i = 0; i < 500; i++) {
+    let past: number | undefined;
+    for (let i = 0; i < 1100; i++) {
       store.write(added(i * 10 + 1, 10, long));
       store.commit();
+      // The journal's file grows past 4 MiB with the record that crosses it: over the next
+      // commits, which start it again, a crash must find every commit so far.
+      past ??= statSync(journalPathOf(path)).size > 4 * 1024 * 1024 ? i : undefined;
+      if (past !== undefined && i - past <= 12) {
+        const copy = new SqliteStore(crashCopy(path));
+        expect(copy.page(ROOM, 100_000).messages.length).toBe((i + 1) * 10);
+        copy.close();
+      }
     }
+    expect(past).toBeDefined();
     const crashed = openStore(crashCopy(path));
-    expect(texts(crashed)).toEqual(numbered(1, 5000));
-    expect(statSync(journalPathOf(path)).size).toBeLessThan(8 * 1024 * 1024);
+    expect(texts(crashed)).toEqual(numbered(1, 11_000));
+    expect(statSync(journalPathOf(path)).size).toBeLessThanOrEqual(8 * 1024 * 1024 + GROW_BYTES);
   });
 
   it("keeps edits, deletes and repeated client ids right while they are only in the journal", () => {

@@ -47,6 +47,8 @@ const PAGE_AFTER_SQL = "SELECT body FROM messages WHERE conv = ? AND id > ? AND 
 const APPLY_AT = 256;
 /** Journal bytes after which SQLite is synced and the journal written from its start again. */
 const RESTART_AT = 4 * 1024 * 1024;
+/** Journal bytes at which a commit waits for that sync, rather than the writer doing it on the side. */
+const RESTART_BY = 2 * RESTART_AT;
 
 /** Batches the writer thread may hold unapplied before a commit waits for it (what it holds, the store also holds in memory). */
 const BEHIND_AT = 32 * APPLY_AT;
@@ -117,6 +119,8 @@ export class SqliteStore implements Store {
   #recent = new PendingMessages();
   /** Handed to the writer, oldest first. */
   #handedOff: HandedOff[] = [];
+  /** The last record the writer was asked to make durable in SQLite on the side. */
+  #syncAsked = 0;
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
   /** The record `commitAsync` wrote and waits to sync. */
@@ -236,7 +240,8 @@ export class SqliteStore implements Store {
       }
       throw new StoreError(full);
     }
-    if (journal.bytes >= RESTART_AT || this.#behind() >= BEHIND_AT) this.#settle(journal);
+    if (journal.bytes >= RESTART_AT) this.#restart(journal);
+    if (this.#behind() >= BEHIND_AT) this.#settle(journal);
     const record: JournalRecord = { seq: this.#seq + 1, db: this.#dbId, changes: batch, ...(position && { position }) };
     return { record, text: journal.write(record) };
   }
@@ -266,6 +271,27 @@ export class SqliteStore implements Store {
     this.#recent = new PendingMessages();
   }
 
+  /**
+   * Starts the journal again once SQLite holds all of it durably. The writer syncs SQLite on
+   * the side, as often as needed until no record came after its sync; only a journal at
+   * RESTART_BY (a writer that cannot keep up) makes the commit wait for it.
+   */
+  #restart(journal: ChangeJournal): void {
+    if (this.#writer.durable >= this.#seq) {
+      journal.restart();
+      return;
+    }
+    if (journal.bytes >= RESTART_BY) {
+      this.#settle(journal, true);
+      return;
+    }
+    if (this.#writer.durable >= this.#syncAsked) {
+      this.#handOff();
+      this.#writer.sync();
+      this.#syncAsked = this.#seq;
+    }
+  }
+
   /** Changes handed to the writer and not applied yet. */
   #behind(): number {
     const applied = this.#writer.applied;
@@ -280,7 +306,7 @@ export class SqliteStore implements Store {
    * and the journal starts again). When SQLite lacks room it is tried once more after the
    * journal gives back its spare space.
    */
-  #settle(journal = this.#journal, sync = journal !== undefined && journal.bytes >= RESTART_AT && !journal.busy): void {
+  #settle(journal = this.#journal, sync = false): void {
     if (journal === undefined) return;
     this.#handOff();
     if (this.#handedOff.length === 0 && !sync) return;

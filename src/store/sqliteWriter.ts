@@ -16,8 +16,11 @@ export interface SqliteWriter {
    * applies them soon, keeps them on a failure and retries at the next `flush`.
    */
   apply(batches: readonly (Batch | string)[], seq?: number): void;
-  /** The `seq` of the last batch applied. */
+  /** The `seq` of the last batch applied, and of the last one synced. */
   readonly applied: number;
+  readonly durable: number;
+  /** Applies what was given and syncs it, on the side: `durable` tells when it is done. */
+  sync(): void;
   /** Returns once everything given is applied (with `sync`, also on disk); throws the failure when it cannot. */
   flush(sync: boolean): void;
   /** See `Store.prune`; applies what was given first. */
@@ -34,6 +37,10 @@ export class InlineWriter implements SqliteWriter {
   readonly #applier: SqliteApplier;
   applied = 0;
 
+  get durable(): number {
+    return this.applied;
+  }
+
   constructor(db: Database) {
     this.#db = db;
     this.#applier = new SqliteApplier(db);
@@ -45,6 +52,8 @@ export class InlineWriter implements SqliteWriter {
   }
 
   flush(): void {}
+
+  sync(): void {}
 
   prune(retain: Retention, budget: number): number {
     return this.#applier.prune(retain, budget);

@@ -47,10 +47,12 @@ function applyQueue(sync: boolean): void {
   if (queue.length === 0 && !sync) return;
   applier.commit(queue, queuedSeq, sync);
   queue = [];
-  if (queuedSeq !== undefined) Atomics.store(shared, 1, BigInt(queuedSeq));
+  if (queuedSeq === undefined) return;
+  Atomics.store(shared, 1, BigInt(queuedSeq));
+  if (sync) Atomics.store(shared, 2, BigInt(queuedSeq));
 }
 
-function answer(r: Exclude<WriterRequest, { type: "apply" }>): unknown {
+function answer(r: Exclude<WriterRequest, { type: "apply" | "sync" }>): unknown {
   switch (r.type) {
     case "flush":
       return applyQueue(r.sync);
@@ -85,6 +87,14 @@ parentPort!.on("message", (r: WriterRequest) => {
           // Kept in the queue: the next flush tries again and reports the failure.
         }
       });
+    }
+    return;
+  }
+  if (r.type === "sync") {
+    try {
+      applyQueue(true);
+    } catch {
+      // As for "apply": the next flush tries again and reports the failure.
     }
     return;
   }

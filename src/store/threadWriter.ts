@@ -15,12 +15,13 @@ import type { SqliteWriter } from "./sqliteWriter.js";
 export interface WriterSetup {
   path: string;
   replies: MessagePort;
-  /** [0]: replies sent so far; [1]: the seq of the last batch applied. */
+  /** [0]: replies sent so far; [1]: the seq of the last batch applied; [2]: of the last one synced. */
   shared: BigInt64Array;
 }
 
 export type WriterRequest =
   | { type: "apply"; batches: readonly (Batch | string)[]; seq?: number }
+  | { type: "sync" }
   | { type: "flush"; id: number; sync: boolean }
   | { type: "prune"; id: number; retain: Retention; budget: number }
   | { type: "touch"; id: number }
@@ -42,7 +43,7 @@ const ANSWER_WITHIN_MS = 60_000;
 export class ThreadWriter implements SqliteWriter {
   readonly #worker: Worker;
   readonly #replies: MessagePort;
-  readonly #shared = new BigInt64Array(new SharedArrayBuffer(16));
+  readonly #shared = new BigInt64Array(new SharedArrayBuffer(24));
   readonly #answers = new Map<number, WriterReply>();
   #nextId = 1;
   #closed = false;
@@ -75,6 +76,14 @@ export class ThreadWriter implements SqliteWriter {
 
   get applied(): number {
     return Number(Atomics.load(this.#shared, 1));
+  }
+
+  get durable(): number {
+    return Number(Atomics.load(this.#shared, 2));
+  }
+
+  sync(): void {
+    this.#worker.postMessage({ type: "sync" } satisfies WriterRequest);
   }
 
   apply(batches: readonly (Batch | string)[], seq?: number): void {
