@@ -119,8 +119,8 @@ export class SqliteStore implements Store {
   #recent = new PendingMessages();
   /** Handed to the writer, oldest first. */
   #handedOff: HandedOff[] = [];
-  /** The last record the writer was asked to make durable in SQLite on the side. */
-  #syncAsked = 0;
+  /** The last record the writer was asked to make durable in SQLite on the side, while the journal waits to start again. */
+  #syncAsked: number | undefined;
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
   /** The record `commitAsync` wrote and waits to sync. */
@@ -272,23 +272,22 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Starts the journal again once SQLite holds all of it durably. The writer syncs SQLite on
-   * the side, as often as needed until no record came after its sync; only a journal at
-   * RESTART_BY (a writer that cannot keep up) makes the commit wait for it.
+   * Starts the journal again once SQLite holds all of it durably. First the writer syncs SQLite
+   * on the side; the commit after that hands it what came meanwhile and waits for a second
+   * sync, which has little left to write (the first took the bulk of the WAL to disk). A
+   * journal at RESTART_BY (a writer that cannot keep up) waits at once.
    */
   #restart(journal: ChangeJournal): void {
     if (this.#writer.durable >= this.#seq) {
       journal.restart();
-      return;
-    }
-    if (journal.bytes >= RESTART_BY) {
-      this.#settle(journal, true);
-      return;
-    }
-    if (this.#writer.durable >= this.#syncAsked) {
+      this.#syncAsked = undefined;
+    } else if (this.#syncAsked === undefined && journal.bytes < RESTART_BY) {
       this.#handOff();
       this.#writer.sync();
       this.#syncAsked = this.#seq;
+    } else if (this.#syncAsked === undefined || this.#writer.durable >= this.#syncAsked || journal.bytes >= RESTART_BY) {
+      this.#settle(journal, true);
+      this.#syncAsked = undefined;
     }
   }
 
