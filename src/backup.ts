@@ -5,7 +5,7 @@
  * seeds a new cluster node or restores one: stop the node, put the copy at its
  * CHAT_DB path (removing any -wal, -shm and -changes file), start it.
  */
-import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { loadOptions } from "./config.js";
 import { backupPathOf } from "./store/backupPath.js";
 import { pidFileOf } from "./store/databaseLock.js";
@@ -31,7 +31,7 @@ function openOrHolder(): SqliteStore | number {
   try {
     return new SqliteStore(db);
   } catch (err) {
-    const pid = Number(readFileSync(pidFileOf(db), "utf8").trim());
+    const pid = Number(readFileSync(pidFileOf(realpathSync(db)), "utf8").trim());
     // Only a holder that SQLite's lock proves is there is signalled: a stale pid file may name anyone.
     if (err instanceof StoreError && /holds it/.test(err.message) && Number.isInteger(pid) && pid > 0) return pid;
     fail(err instanceof Error ? err.message : String(err));

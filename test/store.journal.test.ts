@@ -221,6 +221,29 @@ describe("the writer thread", () => {
   });
 });
 
+describe("the writer thread at start-up", () => {
+  it("when SQLite cannot take the journal's records, refuses with one line and lets go of the file", () => {
+    const { path, store } = seeded();
+    store.write(added(1, 3));
+    store.commit();
+    const copy = crashCopy(path);
+    const other = new BetterSqlite3(copy);
+    other.exec("BEGIN IMMEDIATE");
+    let refusal: unknown;
+    try {
+      new SqliteStore(copy);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(StoreError);
+    expect(String(refusal)).toMatch(/cannot use the changes journal .*: database is locked/);
+    expect(existsSync(`${copy}.pid`)).toBe(false);
+    other.exec("ROLLBACK");
+    other.close();
+    expect(texts(openStore(copy))).toEqual(numbered(1, 3));
+  });
+});
+
 describe("the changes journal with the sync off the event loop (commitAsync)", () => {
   it("makes a batch findable and durable only once its sync is done, and takes writes meanwhile", async () => {
     const { path, store } = seeded();

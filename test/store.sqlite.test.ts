@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -196,6 +196,26 @@ describe("SqliteStore", () => {
     expect(existsSync(pidFile)).toBe(false);
     const second = new SqliteStore(path);
     expect(second.page("all", 10).messages.map((m) => m.text)).toEqual(["m1"]);
+    second.close();
+  });
+
+  it("holds a file by what it is, not by the name it was given: a link to a held file is refused", () => {
+    const dir = tempDir();
+    const path = join(dir, "chat.db");
+    const first = new SqliteStore(path);
+    symlinkSync(path, join(dir, "link.db"));
+    expect(() => new SqliteStore(join(dir, "link.db"))).toThrow(/another chat-server \(pid \d+\) holds it/);
+    first.close();
+  });
+
+  it("closing twice leaves the next holder's pid file alone", () => {
+    const path = join(tempDir(), "chat.db");
+    const first = new SqliteStore(path);
+    first.close();
+    const second = new SqliteStore(path);
+    first.close();
+    expect(existsSync(pidFileOf(path))).toBe(true);
+    expect(() => new SqliteStore(path)).toThrow(/holds it/);
     second.close();
   });
 

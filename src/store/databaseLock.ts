@@ -5,7 +5,7 @@
  * drops it if the process dies, even by SIGKILL) and writes its pid beside the file,
  * because SQLite cannot say who holds a lock; a second is refused with that pid.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import BetterSqlite3 from "better-sqlite3";
 import { lockFileOf } from "./databaseFiles.js";
 import { createPrivate } from "./fileModes.js";
@@ -41,8 +41,8 @@ export const heldBy = (path: string) => new StoreError(holder(pidFileOf(path)));
 export interface DatabaseLock {
   /** Writes this process's pid beside the database, once the database proved free (a server from before the lock file locks the database itself). */
   announce(): void;
-  /** With `refused`, a lock file taken for a database the store then refused goes too, leaving the file as it was found. */
-  release(refused?: boolean): void;
+  /** Removes the pid file and lets the lock go; once only. */
+  release(): void;
 }
 
 /**
@@ -53,7 +53,6 @@ export interface DatabaseLock {
  */
 export function lockDatabase(path: string): DatabaseLock {
   const file = lockFileOf(path);
-  const created = !existsSync(file);
   createPrivate(file);
   const lock = new BetterSqlite3(file, { timeout: LOCK_WAIT_MS });
   try {
@@ -71,11 +70,11 @@ export function lockDatabase(path: string): DatabaseLock {
       writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
       announced = true;
     },
-    release: (refused = false) => {
+    release: () => {
+      if (!lock.open) return;
       // The pid file goes first, while the lock still keeps any successor from writing its own.
       if (announced) rmSync(pidFile, { force: true });
-      // Otherwise the lock file stays: removed, a successor waiting on it and a newcomer creating it anew could both hold "the" lock.
-      if (refused && created) rmSync(file, { force: true });
+      // The lock file stays: removed, a successor waiting on it and a newcomer creating it anew could both hold "the" lock.
       lock.close();
     },
   };

@@ -4,6 +4,7 @@
  * foreign or newer file is refused rather than changed.
  */
 import { randomUUID } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Database } from "better-sqlite3";
 import { settleNames } from "./settleNames.js";
 
@@ -95,17 +96,7 @@ export class StoreError extends Error {
 
 /** Brings a file to SCHEMA_VERSION, or refuses it. `target` is for tests that need an older file. */
 export function migrate(db: Database, target = SCHEMA_VERSION): void {
-  const appId = db.pragma("application_id", { simple: true }) as number;
-  const version = db.pragma("user_version", { simple: true }) as number;
-  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n;
-  if (appId !== APPLICATION_ID && !(appId === 0 && version === 0 && tables === 0)) {
-    throw new StoreError("it is not a chat-server database (another program's file?); refusing to change it");
-  }
-  if (version > SCHEMA_VERSION) {
-    throw new StoreError(
-      `it was written by a newer chat-server (schema version ${version}; this one knows up to ${SCHEMA_VERSION}); refusing to change it`,
-    );
-  }
+  const version = checkFile(db);
   const pending = MIGRATIONS.filter((m) => m.version > version && m.version <= target);
   if (pending.length === 0) return;
   db.transaction(() => {
@@ -113,4 +104,44 @@ export function migrate(db: Database, target = SCHEMA_VERSION): void {
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${pending[pending.length - 1]!.version}`);
   })();
+}
+
+/** Refuses (StoreError) another program's file and a newer server's; returns the file's schema version. Reads only. */
+export function checkFile(db: Database): number {
+  const appId = db.pragma("application_id", { simple: true }) as number;
+  const version = db.pragma("user_version", { simple: true }) as number;
+  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n;
+  judgeFile(appId, version, tables === 0);
+  return version;
+}
+
+/**
+ * The same judgement from the file's first bytes, before SQLite opens it (which would add
+ * -wal and -shm files beside a WAL-mode file): a header that may lag behind the WAL
+ * refuses only what the full check would refuse too.
+ */
+export function checkHeader(path: string): void {
+  const header = Buffer.alloc(105);
+  const fd = openSync(path, "r");
+  let read: number;
+  try {
+    read = readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  // A new (empty) file, or not SQLite's: SQLite says what is wrong with it.
+  if (read < header.length || header.toString("latin1", 0, 16) !== "SQLite format 3\u0000") return;
+  // Offsets from SQLite's file format: user_version at 60, application_id at 68, and page 1 (the schema table) holds its cell count at 103.
+  judgeFile(header.readUInt32BE(68), header.readUInt32BE(60), header.readUInt16BE(103) === 0);
+}
+
+function judgeFile(appId: number, version: number, empty: boolean): void {
+  if (appId !== APPLICATION_ID && !(appId === 0 && version === 0 && empty)) {
+    throw new StoreError("it is not a chat-server database (another program's file?); refusing to change it");
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      `it was written by a newer chat-server (schema version ${version}; this one knows up to ${SCHEMA_VERSION}); refusing to change it`,
+    );
+  }
 }

@@ -18,15 +18,13 @@ export interface Batch {
 }
 
 export class SqliteApplier {
-  readonly #db: Database;
   readonly #prune: SqlitePrune;
   readonly #commit: (batches: readonly Batch[], seq?: number) => void;
   readonly #touch: () => void;
 
   constructor(db: Database) {
-    this.#db = db;
     this.#prune = new SqlitePrune(db);
-    // The smallest real write: the schema version rewritten to itself, committed and synced.
+    // The smallest real write: the schema version rewritten to itself.
     const touch = db.transaction(() => db.pragma(`user_version = ${SCHEMA_VERSION}`));
     this.#touch = () => touch.immediate();
     const s = (sql: string) => db.prepare(sql);
@@ -91,17 +89,9 @@ export class SqliteApplier {
     });
   }
 
-  /**
-   * Commits `batches` in one transaction, with `seq` as the last journal record SQLite holds;
-   * with `sync`, fsynced (with what earlier commits left unsynced). Throws when it cannot, changing nothing.
-   */
-  commit(batches: readonly Batch[], seq?: number, sync = false): void {
-    if (sync) this.#db.pragma("synchronous = FULL");
-    try {
-      this.#commit(batches, seq);
-    } finally {
-      if (sync) this.#db.pragma("synchronous = NORMAL");
-    }
+  /** Commits `batches` in one transaction, with `seq` as the last journal record SQLite holds. Throws when it cannot, changing nothing. */
+  commit(batches: readonly Batch[], seq?: number): void {
+    this.#commit(batches, seq);
     for (const b of batches) this.#prune.committed(b.changes);
   }
 
@@ -110,7 +100,7 @@ export class SqliteApplier {
     return this.#prune.prune(retain, budget);
   }
 
-  /** A real write, synced: what `Store.probe` tries. */
+  /** A real write (the writer thread then syncs it): what `Store.probe` tries. */
   touch(): void {
     this.#touch();
   }

@@ -9,7 +9,7 @@
  * in; lookups by message and client id find them earlier, in memory. The file is held
  * with an exclusive lock while the store is open: one server per file.
  */
-import { renameSync, rmSync } from "node:fs";
+import { realpathSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { Change } from "../core/changes.js";
@@ -17,11 +17,11 @@ import type { StoredMessage } from "../core/commands.js";
 import type { ChatState } from "../core/model.js";
 import { loadState, type StoredRows } from "./loadState.js";
 import type { HistoryReply, Message } from "../protocol/wire.generated.js";
-import { heldBy, isBusy, LOCK_WAIT_MS, lockDatabase } from "./databaseLock.js";
+import { heldBy, isBusy, LOCK_WAIT_MS, lockDatabase, type DatabaseLock } from "./databaseLock.js";
 import { lowSpace } from "./diskSpace.js";
 import { failureReason } from "./failureReason.js";
 import { createPrivate } from "./fileModes.js";
-import { migrate, StoreError } from "./migrations.js";
+import { checkHeader, migrate, StoreError } from "./migrations.js";
 import type { Retention } from "./retention.js";
 import { InlineWriter, type SqliteWriter } from "./sqliteWriter.js";
 import { ThreadWriter } from "./threadWriter.js";
@@ -53,25 +53,35 @@ const RESTART_BY = 2 * RESTART_AT;
 /** Batches the writer thread may hold unapplied before a commit waits for it (what it holds, the store also holds in memory). */
 const BEHIND_AT = 32 * APPLY_AT;
 
-function open(path: string): { db: Database; release(): void } {
+/**
+ * Opens `path` (on disk: its real path, so that a link to it shares its lock and journal),
+ * checked, locked and migrated.
+ */
+function open(path: string): { db: Database; file: string; release(): void } {
   const onDisk = path !== ":memory:";
   try {
     if (onDisk) createPrivate(path);
-    const lock = onDisk ? lockDatabase(path) : undefined;
+    const file = onDisk ? realpathSync(path) : path;
+    let lock: DatabaseLock | undefined;
     let db: Database | undefined;
     try {
-      db = new BetterSqlite3(path, { timeout: LOCK_WAIT_MS });
-      // Checked and migrated before anything else changes the file, so a refused file stays as it was.
+      if (onDisk) {
+        // Refused before anything is written beside it.
+        checkHeader(file);
+        lock = lockDatabase(file);
+      }
+      db = new BetterSqlite3(file, { timeout: LOCK_WAIT_MS });
       migrate(db);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
       lock?.announce();
-      return { db, release: () => lock?.release() };
+      const held = lock;
+      return { db, file, release: () => held?.release() };
     } catch (err) {
       db?.close();
-      lock?.release(true);
+      lock?.release();
       // A server from before the lock file holds the database itself.
-      throw isBusy(err) ? heldBy(path) : err;
+      throw isBusy(err) ? heldBy(file) : err;
     }
   } catch (err) {
     if (err instanceof StoreError) throw new StoreError(`cannot use the database ${path}: ${err.message}`);
@@ -131,7 +141,7 @@ export class SqliteStore implements Store {
     const opened = open(path);
     const db = (this.#db = opened.db);
     this.#release = opened.release;
-    this.#dir = path === ":memory:" ? undefined : dirname(path);
+    this.#dir = path === ":memory:" ? undefined : dirname(opened.file);
     this.syncs = this.#dir !== undefined;
     const s = (sql: string) => db.prepare(sql);
     this.#sentBy = s(SENT_BY_SQL) as Statement<[string, string]>;
@@ -145,13 +155,13 @@ export class SqliteStore implements Store {
       return;
     }
     try {
-      this.#writer = new ThreadWriter(path);
+      this.#writer = new ThreadWriter(opened.file);
     } catch (err) {
       this.#release();
       db.close();
       throw new StoreError(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    this.#journal = this.#openJournal(path);
+    this.#journal = this.#openJournal(opened.file);
   }
 
   /** Opens the journal and applies what it holds beyond SQLite (a crash left it there), syncing SQLite before the journal starts again. */
@@ -174,10 +184,14 @@ export class SqliteStore implements Store {
       this.#settle(journal, true);
       return journal;
     } catch (err) {
-      journal?.close();
-      this.#writer.close();
-      this.#release();
-      this.#db.close();
+      // Each step on its own: a writer that cannot apply what it holds must not keep the lock.
+      for (const step of [() => journal?.close(), () => this.#writer.close(), () => this.#db.close(), () => this.#release()]) {
+        try {
+          step();
+        } catch {
+          // The failure reported is the first.
+        }
+      }
       if (err instanceof StoreError) throw err;
       throw new StoreError(`cannot use the changes journal ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -308,7 +322,7 @@ export class SqliteStore implements Store {
   #settle(journal = this.#journal, sync = false): void {
     if (journal === undefined) return;
     this.#handOff();
-    if (this.#handedOff.length === 0 && !sync) return;
+    if (this.#behind() === 0 && !sync) return;
     try {
       this.#writer.flush(sync);
     } catch (err) {
@@ -477,6 +491,8 @@ export class SqliteStore implements Store {
     this.#db.close();
     try {
       this.#writer.close();
+    } catch {
+      // What it could not apply is in the journal, for the next start.
     } finally {
       this.#release();
     }

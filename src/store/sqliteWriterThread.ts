@@ -4,6 +4,7 @@
  * the store's calls in the order they were made. Replies go through `replies`, each followed
  * by a bump of `shared[0]` that wakes the store if it waits.
  */
+import { closeSync, fdatasyncSync, openSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
 import { LOCK_WAIT_MS } from "./databaseLock.js";
@@ -43,13 +44,35 @@ let queue: Batch[] = [];
 let queuedSeq: number | undefined;
 let soon = false;
 
+/**
+ * Takes SQLite's WAL to disk: what the connection's commits (at `synchronous=NORMAL`) left
+ * in the page cache. (Not a commit at `synchronous=FULL`: one that changes nothing writes
+ * nothing, and syncs nothing either.) Checkpointed pages are already synced by SQLite.
+ */
+function syncWal(): void {
+  let fd: number;
+  try {
+    fd = openSync(`${path}-wal`, "r+");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function applyQueue(sync: boolean): void {
-  if (queue.length === 0 && !sync) return;
-  applier.commit(queue, queuedSeq, sync);
-  queue = [];
-  if (queuedSeq === undefined) return;
-  Atomics.store(shared, 1, BigInt(queuedSeq));
-  if (sync) Atomics.store(shared, 2, BigInt(queuedSeq));
+  if (queue.length > 0) {
+    applier.commit(queue, queuedSeq);
+    queue = [];
+    if (queuedSeq !== undefined) Atomics.store(shared, 1, BigInt(queuedSeq));
+  }
+  if (!sync) return;
+  syncWal();
+  if (queuedSeq !== undefined) Atomics.store(shared, 2, BigInt(queuedSeq));
 }
 
 function answer(r: Exclude<WriterRequest, { type: "apply" | "sync" }>): unknown {
@@ -61,9 +84,10 @@ function answer(r: Exclude<WriterRequest, { type: "apply" | "sync" }>): unknown 
       return applier.prune(r.retain, r.budget);
     case "touch":
       applier.touch();
+      syncWal();
       return applyQueue(false);
     case "close":
-      applyQueue(false);
+      // The store flushed first; whatever it could not apply is in the journal.
       db.close();
       parentPort!.close();
       return undefined;

@@ -47,6 +47,8 @@ export class ThreadWriter implements SqliteWriter {
   readonly #answers = new Map<number, WriterReply>();
   #nextId = 1;
   #closed = false;
+  /** Why the thread is gone, once it is (seen between calls: a call under way waits out ANSWER_WITHIN_MS). */
+  #gone: string | undefined;
 
   /** Starts the thread and waits until it has opened `path`; throws what it could not. */
   constructor(path: string) {
@@ -64,12 +66,14 @@ export class ThreadWriter implements SqliteWriter {
     this.#worker = new Worker(bootstrap, { eval: true, workerData: setup, transferList: [port2] });
     // Never what keeps the process running, and its failures are answered through `replies`.
     this.#worker.unref();
-    this.#worker.on("error", () => {});
+    this.#worker.on("error", (err) => (this.#gone ??= `the database writer thread failed: ${err.message}`));
+    this.#worker.on("exit", () => (this.#gone ??= "the database writer thread stopped"));
     try {
       this.#wait(0);
     } catch (err) {
       this.#closed = true;
       void this.#worker.terminate();
+      this.#replies.close();
       throw err;
     }
   }
@@ -107,6 +111,8 @@ export class ThreadWriter implements SqliteWriter {
     for (;;) {
       this.#drain();
       if (this.#answers.has(id)) break;
+      // A close meanwhile ends the copy in the thread, without an answer.
+      if (this.#closed || this.#gone !== undefined) throw new Error(this.#gone ?? "the store closed during the backup");
       await new Promise((r) => setTimeout(r, 10));
     }
     this.#take(id);
@@ -125,6 +131,7 @@ export class ThreadWriter implements SqliteWriter {
 
   #send(call: Call): number {
     if (this.#closed && call.type !== "close") throw new Error("the database writer thread is closed");
+    if (this.#gone !== undefined) throw new Error(this.#gone);
     const id = this.#nextId++;
     this.#worker.postMessage({ ...call, id } as WriterRequest);
     return id;
