@@ -2,7 +2,7 @@
  * Server CPU per acknowledged send at a fixed rate, and how it splits between the server's
  * threads: 20 SDK clients, each alone in its own room, sending at RATE in total.
  *
- *   npx tsx bench/sendCost.ts [--rate 2000] [--seconds 8] [--db FILE|:memory:] [--server-dir DIR]
+ *   npx tsx bench/sendCost.ts [--rate 2000] [--seconds 8] [--db FILE|:memory:] [--server-dir DIR] [--cpu-prof DIR]
  *
  * `--server-dir` runs the server from another checkout (say a `git worktree` of an older
  * commit, with node_modules linked in), so that two versions can be run in turn.
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "8" },
     db: { type: "string" },
     "server-dir": { type: "string", default: fileURLToPath(new URL("..", import.meta.url)) },
+    /** Writes the server's CPU profiles (one per thread) to this folder: `npm run bench:profile -- FILE` sums one up. */
+    "cpu-prof": { type: "string" },
   },
 });
 const RATE = Number(values.rate);
@@ -44,7 +46,12 @@ function threadCpu(pid: number): Map<string, number> {
 
 const dir = mkdtempSync(join(tmpdir(), "chat-send-cost-"));
 const db = values.db ?? join(dir, "chat.db");
-const server = await startServer(oursWith({ ...OURS_LIMITS, CHAT_DB: db }), { cwd: values["server-dir"], fds: 1024 });
+const prof = values["cpu-prof"];
+const server = await startServer(oursWith({ ...OURS_LIMITS, CHAT_DB: db }), {
+  cwd: values["server-dir"],
+  fds: 1024,
+  ...(prof !== undefined && { nodeFlags: ["--cpu-prof", "--cpu-prof-dir", prof] }),
+});
 try {
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => ChatClient.connect(server.url, { WebSocket })));
   const rooms = await Promise.all(clients.map((c, i) => c.request("create_room", { room_name: `cost ${i}` })));

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -78,6 +78,58 @@ describe("SqliteStore", () => {
     const details = db.prepare(`EXPLAIN QUERY PLAN ${SENT_BY_SQL}`).all(A, "c-1").map((row) => (row as { detail: string }).detail).join("; ");
     expect(details).toMatch(/USING INDEX messages_by_client_id \(client_msg_id=\? AND sender=\?\)/);
     db.close();
+  });
+
+  it("answers client ids exactly whether or not they rise: the ones stored before it opened, since, only in its journal, and never stored", () => {
+    const path = join(tempDir(), "chat.db");
+    const sent = (n: number, cid: string, from = A) => ({ type: "message_added" as const, key: ROOM, message: { ...message(n, ROOM), from: { id: from, username: "x" }, client_msg_id: cid } });
+    const first = new SqliteStore(path);
+    first.write([sent(1, "c-0005"), sent(2, "c-0001")]);
+    first.commit();
+    first.close();
+
+    const store = new SqliteStore(path);
+    expect(store.sentBy(A, "c-0005")?.text).toBe("m1");
+    expect(store.sentBy(A, "c-0001")?.text).toBe("m2");
+    expect(store.sentBy(A, "c-0009")).toBeUndefined();
+    store.write([sent(3, "c-0009")]);
+    store.commit();
+    expect(store.sentBy(A, "c-0009")?.text).toBe("m3");
+    expect(store.sentBy(B, "c-0009")).toBeUndefined();
+    expect(store.sentBy(A, "c-0007")).toBeUndefined();
+    store.write([sent(4, "c-0010")]);
+    expect(store.sentBy(A, "c-0010")).toBeUndefined();
+    store.commit();
+    expect(store.sentBy(A, "c-0010")?.text).toBe("m4");
+    // Only in the journal when the store stops (a crash): found after the next start.
+    store.write([sent(5, "c-0020")]);
+    store.commit();
+    const copy = join(tempDir(), "copy.db");
+    store.quiesce();
+    for (const suffix of ["", "-wal", "-changes"]) if (existsSync(path + suffix)) copyFileSync(path + suffix, copy + suffix);
+    store.close();
+    const restarted = new SqliteStore(copy);
+    expect(restarted.sentBy(A, "c-0020")?.text).toBe("m5");
+    expect(restarted.sentBy(A, "c-0021")).toBeUndefined();
+    // Ids outside printable ASCII, whose order JavaScript and SQLite may disagree on, are always looked up.
+    restarted.write([sent(6, "ü-1")]);
+    restarted.commit();
+    expect(restarted.sentBy(A, "ü-1")?.text).toBe("m6");
+    restarted.close();
+  });
+
+  it("looks up client ids whose order JavaScript and SQLite disagree on (UTF-16 against UTF-8)", () => {
+    const path = join(tempDir(), "chat.db");
+    const first = new SqliteStore(path);
+    // SQLite sorts the emoji (F0 9F …) above U+FFFD (EF BF BD); JavaScript's UTF-16 (D83D … against FFFD) the other way.
+    for (const [n, cid] of [[1, "\u{1F600}"], [2, "\uFFFD"]] as const) {
+      first.write([{ type: "message_added", key: ROOM, message: { ...message(n, ROOM), client_msg_id: cid } }]);
+    }
+    first.commit();
+    first.close();
+    const store = new SqliteStore(path);
+    expect(store.sentBy(A, "\uFFFD")?.text).toBe("m2");
+    store.close();
   });
 
   it("upgrades a file from an older schema version, keeping its data", () => {

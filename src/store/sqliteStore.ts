@@ -28,6 +28,7 @@ import { ThreadWriter } from "./threadWriter.js";
 import type { LogPosition, Store } from "./store.js";
 import { ChangeJournal, journalPathOf, type JournalRecord } from "./changeJournal.js";
 import { deletesConversation, PendingMessages } from "./pendingMessages.js";
+import { HIGHEST_CLIENT_ID_SQL, RisingClientIds } from "./risingClientIds.js";
 
 export { StoreError } from "./migrations.js";
 
@@ -133,6 +134,7 @@ export class SqliteStore implements Store {
   #syncAsked: number | undefined;
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
+  readonly #clientIds: RisingClientIds;
   /** The record `commitAsync` wrote and waits to sync. */
   #syncing: Written | undefined;
 
@@ -149,6 +151,7 @@ export class SqliteStore implements Store {
     this.#position = s("SELECT epoch, entry FROM log_position WHERE one = 1") as Statement<[]>;
     this.#page = s(PAGE_SQL) as Statement<[string, string, number]>;
     this.#pageAfter = s(PAGE_AFTER_SQL) as Statement<[string, string, string, number]>;
+    this.#clientIds = new RisingClientIds(() => (db.prepare(HIGHEST_CLIENT_ID_SQL).get() as { top: string | null }).top ?? undefined);
     if (!this.syncs) {
       this.#writer = new InlineWriter(db);
       this.#journal = undefined;
@@ -198,7 +201,10 @@ export class SqliteStore implements Store {
   }
 
   write(changes: readonly Change[]): void {
-    for (const c of changes) this.#pending.push(c);
+    for (const c of changes) {
+      this.#pending.push(c);
+      if (c.type === "message_added") this.#clientIds.wrote(c.message.from.id, c.message.client_msg_id);
+    }
   }
 
   /** A batch that fails (a full disk, an I/O error …) is dropped, none of it stored; the store takes later commits. */
@@ -411,6 +417,8 @@ export class SqliteStore implements Store {
   }
 
   sentBy(sender: string, clientMsgId: string): Message | undefined {
+    // A new id from a client whose ids rise (the SDK's): known absent without asking SQLite.
+    if (this.#clientIds.unseen(sender, clientMsgId)) return undefined;
     return this.#lookUp<Message | undefined>(
       (layer, below) => layer.sentBy(sender, clientMsgId, below),
       () => {
