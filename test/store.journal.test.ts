@@ -221,6 +221,30 @@ describe("the writer thread", () => {
   });
 });
 
+describe("the writer thread and the journal's restart", () => {
+  it("when SQLite cannot take the sync that would start the journal again, commits go on into the journal", () => {
+    const { path, store } = seeded();
+    const long = ` ${"x".repeat(900)}`;
+    let i = 0;
+    const commit = () => {
+      store.write(added(i * 10 + 1, 10, long));
+      store.commit();
+      i++;
+    };
+    while (statSync(journalPathOf(path)).size <= 4 * 1024 * 1024) commit();
+    // This commit asks the thread for its sync on the side; quiesce waits until that is done.
+    commit();
+    store.quiesce();
+    const other = new BetterSqlite3(path);
+    other.exec("BEGIN IMMEDIATE");
+    for (let k = 0; k < 3; k++) expect(commit).not.toThrow();
+    other.exec("ROLLBACK");
+    other.close();
+    commit();
+    expect(texts(openStore(crashCopy(path)))).toEqual(numbered(1, i * 10));
+  });
+});
+
 describe("the writer thread at start-up", () => {
   it("when SQLite cannot take the journal's records, refuses with one line and lets go of the file", () => {
     const { path, store } = seeded();

@@ -21,7 +21,7 @@ import { heldBy, isBusy, LOCK_WAIT_MS, lockDatabase, type DatabaseLock } from ".
 import { lowSpace } from "./diskSpace.js";
 import { failureReason } from "./failureReason.js";
 import { createPrivate } from "./fileModes.js";
-import { checkHeader, migrate, StoreError } from "./migrations.js";
+import { checkFile, checkHeader, migrate, StoreError } from "./migrations.js";
 import type { Retention } from "./retention.js";
 import { InlineWriter, type SqliteWriter } from "./sqliteWriter.js";
 import { ThreadWriter } from "./threadWriter.js";
@@ -54,6 +54,16 @@ const RESTART_BY = 2 * RESTART_AT;
 /** Batches the writer thread may hold unapplied before a commit waits for it (what it holds, the store also holds in memory). */
 const BEHIND_AT = 32 * APPLY_AT;
 
+/** The full check on a connection that cannot write (a read-write one closing last would checkpoint another program's WAL into its file). */
+function checkReadOnly(path: string): void {
+  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true, timeout: LOCK_WAIT_MS });
+  try {
+    checkFile(db);
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * Opens `path` (on disk: its real path, so that a link to it shares its lock and journal),
  * checked, locked and migrated.
@@ -67,8 +77,9 @@ function open(path: string): { db: Database; file: string; release(): void } {
     let db: Database | undefined;
     try {
       if (onDisk) {
-        // Refused before anything is written beside it.
+        // Refused before anything is made beside it (from the header), or at least before anything in it changes.
         checkHeader(file);
+        checkReadOnly(file);
         lock = lockDatabase(file);
       }
       db = new BetterSqlite3(file, { timeout: LOCK_WAIT_MS });
@@ -160,8 +171,8 @@ export class SqliteStore implements Store {
     try {
       this.#writer = new ThreadWriter(opened.file);
     } catch (err) {
-      this.#release();
       db.close();
+      this.#release();
       throw new StoreError(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     this.#journal = this.#openJournal(opened.file);
@@ -306,8 +317,14 @@ export class SqliteStore implements Store {
       this.#writer.sync();
       this.#syncAsked = this.#seq;
     } else if (this.#syncAsked === undefined || this.#writer.durable >= this.#syncAsked || journal.bytes >= RESTART_BY) {
-      this.#settle(journal, true);
-      this.#syncAsked = undefined;
+      try {
+        this.#settle(journal, true);
+      } catch (err) {
+        // The journal has room to wait for a later round; at RESTART_BY the commit is refused.
+        if (journal.bytes >= RESTART_BY) throw err;
+      } finally {
+        this.#syncAsked = undefined;
+      }
     }
   }
 
@@ -328,7 +345,10 @@ export class SqliteStore implements Store {
   #settle(journal = this.#journal, sync = false): void {
     if (journal === undefined) return;
     this.#handOff();
-    if (this.#behind() === 0 && !sync) return;
+    if (this.#behind() === 0 && !sync) {
+      this.#mustApply = false;
+      return;
+    }
     try {
       this.#writer.flush(sync);
     } catch (err) {

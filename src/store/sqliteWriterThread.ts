@@ -50,19 +50,23 @@ let soon = false;
  * nothing, and syncs nothing either.) Checkpointed pages are already synced by SQLite.
  */
 function syncWal(): void {
-  let fd: number;
+  // Once a sync failed, none may pass: the kernel reports a lost write once, and a later sync of the same file succeeds without it.
+  if (walFailure !== undefined) throw walFailure;
   try {
-    fd = openSync(`${path}-wal`, "r+");
+    const fd = openSync(`${path}-wal`, "r+");
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    walFailure = err;
     throw err;
   }
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
+
+/** Why SQLite's WAL could not be synced, for as long as the thread runs. */
+let walFailure: unknown;
 
 function applyQueue(sync: boolean): void {
   if (queue.length > 0) {

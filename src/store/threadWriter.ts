@@ -15,7 +15,7 @@ import type { SqliteWriter } from "./sqliteWriter.js";
 export interface WriterSetup {
   path: string;
   replies: MessagePort;
-  /** [0]: replies sent so far; [1]: the seq of the last batch applied; [2]: of the last one synced. */
+  /** [0]: replies sent so far; [1]: the seq of the last batch applied; [2]: of the last one synced; [3]: 1 once the thread is exiting. */
   shared: BigInt64Array;
 }
 
@@ -43,7 +43,7 @@ const ANSWER_WITHIN_MS = 60_000;
 export class ThreadWriter implements SqliteWriter {
   readonly #worker: Worker;
   readonly #replies: MessagePort;
-  readonly #shared = new BigInt64Array(new SharedArrayBuffer(24));
+  readonly #shared = new BigInt64Array(new SharedArrayBuffer(32));
   readonly #answers = new Map<number, WriterReply>();
   #nextId = 1;
   #closed = false;
@@ -56,8 +56,14 @@ export class ThreadWriter implements SqliteWriter {
     this.#replies = port1;
     const setup: WriterSetup = { path, replies: port2, shared: this.#shared };
     // A bootstrap that reports a thread that cannot even load, rather than leaving the store waiting.
+    // It also marks the thread's exit where a call waiting in Atomics.wait sees it (the 'exit' event waits for the event loop).
     const bootstrap = `
       const { workerData } = require("node:worker_threads");
+      process.on("exit", () => {
+        Atomics.store(workerData.shared, 3, 1n);
+        Atomics.add(workerData.shared, 0, 1n);
+        Atomics.notify(workerData.shared, 0);
+      });
       import(${JSON.stringify(threadModule())}).catch((err) => {
         workerData.replies.postMessage({ id: 0, error: { message: String(err && err.message || err) } });
         Atomics.add(workerData.shared, 0, 1n);
@@ -155,6 +161,10 @@ export class ThreadWriter implements SqliteWriter {
       const seen = Atomics.load(this.#shared, 0);
       this.#drain();
       if (this.#answers.has(id)) return this.#take(id);
+      if (Atomics.load(this.#shared, 3) === 1n) {
+        this.#gone ??= "the database writer thread stopped";
+        throw new Error(this.#gone);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`the database writer thread did not answer within ${ANSWER_WITHIN_MS / 1000} s`);
       Atomics.wait(this.#shared, 0, seen, left);
