@@ -181,6 +181,8 @@ export interface ServerVariant {
 }
 
 const tsx = ["--import", "tsx"];
+/** Node flags of our server, as package.json's start script gives them: measured as it is run. */
+export const SERVER_NODE_FLAGS = ["--max-semi-space-size=64"];
 const ours = ["src/main.ts", "--port", "0", "--host", "127.0.0.1", "--log-level", "info"];
 
 /**
@@ -206,7 +208,7 @@ export const OURS_LIMITS: Record<string, string> = {
  */
 /** Our server (src/main.ts on a free loopback port) with exactly this environment on top of the process's. */
 export function oursWith(env: Record<string, string>, name = "ours", label = "ours"): ServerVariant {
-  return { name, kind: "ours", label, args: [...tsx, ...ours], env, enabled: () => true };
+  return { name, kind: "ours", label, args: [...SERVER_NODE_FLAGS, ...tsx, ...ours], env, enabled: () => true };
 }
 
 export const SERVER_VARIANTS: readonly ServerVariant[] = [
