@@ -4,6 +4,7 @@
  * with Atomics.wait on a shared counter and the answer taken with receiveMessageOnPort,
  * so that the store keeps its synchronous interface.
  */
+import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -192,7 +193,6 @@ function threadModule(): string {
   if (bundled !== undefined) return bundled;
   const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
   const dir = fileURLToPath(new URL("../../node_modules/.cache/chat-server/", import.meta.url));
-  const out = `${dir}sqliteWriterThread.mjs`;
   const result = esbuild.buildSync({
     entryPoints: [fileURLToPath(new URL("./sqliteWriterThread.ts", import.meta.url))],
     bundle: true,
@@ -202,10 +202,13 @@ function threadModule(): string {
     write: false,
     logLevel: "silent",
   });
+  const contents = result.outputFiles[0]!.contents;
+  // Named by its contents: checkouts sharing node_modules (worktrees) cannot load each other's.
+  const out = `${dir}sqliteWriterThread-${createHash("sha256").update(contents).digest("hex").slice(0, 16)}.mjs`;
   mkdirSync(dir, { recursive: true });
   // Through a file of this process's own, renamed into place: test files bundle at the same time.
   const partial = `${out}.${process.pid}.${threadId}`;
-  writeFileSync(partial, result.outputFiles[0]!.contents);
+  writeFileSync(partial, contents);
   renameSync(partial, out);
   bundled = new URL(`file://${out}`).href;
   return bundled;
