@@ -5,7 +5,7 @@
  * process that just exited cannot abort a run.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus, release } from "node:os";
 
 function clockTicks(): number {
@@ -41,6 +41,11 @@ export function cpuSeconds(pid: number): number {
  */
 export function mainThreadCpuSeconds(pid: number): number {
   return statCpu(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** CPU seconds of each thread of a process, by thread id (the main thread's is the pid). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  return new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [tid, statCpu(`/proc/${pid}/task/${tid}/stat`)] as const));
 }
 
 /** CPU seconds the whole machine has spent busy (all cores; steal included), from /proc/stat. */

@@ -7,7 +7,7 @@
  * `--server-dir` runs the server from another checkout (say a `git worktree` of an older
  * commit, with node_modules linked in), so that two versions can be run in turn.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import { WebSocket } from "ws";
 import { ChatClient } from "../src/client/index.js";
 import { databaseFilesOf } from "../src/store/databaseFiles.js";
 import { OURS_LIMITS, oursWith } from "./config.js";
+import { threadCpuSeconds } from "./proc.js";
 import { startServer } from "./servers.js";
 
 const { values } = parseArgs({
@@ -32,17 +33,6 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const CLIENTS = 20;
 const TICK_MS = 10;
-
-/** CPU seconds (user + system) of each thread of `pid`, by thread id. */
-function threadCpu(pid: number): Map<string, number> {
-  return new Map(
-    readdirSync(`/proc/${pid}/task`).map((tid) => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return [tid, (Number(fields[11]) + Number(fields[12])) / 100] as const;
-    }),
-  );
-}
 
 const dir = mkdtempSync(join(tmpdir(), "chat-send-cost-"));
 const db = values.db ?? join(dir, "chat.db");
@@ -64,18 +54,17 @@ try {
     }, TICK_MS),
   );
   await new Promise((r) => setTimeout(r, 2000));
-  const [before, ackedBefore, t0] = [threadCpu(server.pid), acked, performance.now()];
+  const [before, ackedBefore, t0] = [threadCpuSeconds(server.pid), acked, performance.now()];
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const [after, ackedAfter, t1] = [threadCpu(server.pid), acked, performance.now()];
+  const [after, ackedAfter, t1] = [threadCpuSeconds(server.pid), acked, performance.now()];
   for (const t of timers) clearInterval(t);
   const wall = (t1 - t0) / 1000;
   const sends = ackedAfter - ackedBefore;
   const used = [...after].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const).filter(([, s]) => s > 0);
   const total = used.reduce((sum, [, s]) => sum + s, 0);
-  const [mainTid] = [...after.keys()];
   console.log(`${values["server-dir"]} on ${db === join(dir, "chat.db") ? "a new file" : db}: ${(sends / wall).toFixed(0)} sends/s acknowledged`);
   console.log(`server CPU ${((100 * total) / wall).toFixed(1)} % of a core, ${((1e6 * total) / sends).toFixed(1)} µs per send`);
-  console.log(`by thread (% of a core): ${used.map(([tid, s]) => `${tid === mainTid ? "main" : tid} ${((100 * s) / wall).toFixed(1)}`).join(", ")}`);
+  console.log(`by thread (% of a core): ${used.map(([tid, s]) => `${tid === String(server.pid) ? "main" : tid} ${((100 * s) / wall).toFixed(1)}`).join(", ")}`);
   for (const c of clients) c.close();
 } finally {
   await server.stop();

@@ -316,7 +316,7 @@ export class SqliteStore implements Store {
       this.#handOff();
       this.#writer.sync();
       this.#syncAsked = this.#seq;
-    } else if (this.#syncAsked === undefined || this.#writer.durable >= this.#syncAsked || journal.bytes >= RESTART_BY) {
+    } else if (journal.bytes >= RESTART_BY || (this.#syncAsked !== undefined && this.#writer.durable >= this.#syncAsked)) {
       try {
         this.#settle(journal, true);
       } catch (err) {
@@ -328,10 +328,15 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Changes handed to the writer and not applied yet. */
-  #behind(): number {
+  /** Forgets the records the writer has applied: SQLite answers for them now. */
+  #dropApplied(): void {
     const applied = this.#writer.applied;
     while (this.#handedOff.length > 0 && this.#handedOff[0]!.seq <= applied) this.#handedOff.shift();
+  }
+
+  /** Changes handed to the writer and not applied yet. */
+  #behind(): number {
+    this.#dropApplied();
     let changes = 0;
     for (const h of this.#handedOff) changes += h.changes;
     return changes;
@@ -364,9 +369,11 @@ export class SqliteStore implements Store {
   /** Asks `ask` of the messages not in SQLite yet, newest first, and then of `stored`. */
   #lookUp<T>(ask: (layer: PendingMessages, below: () => T) => T, stored: () => T): T {
     if (this.#mustApply) this.#settle();
-    this.#behind();
-    const layers = [this.#recent, ...this.#handedOff.map((h) => h.recent).reverse()];
-    const from = (i: number): T => (i === layers.length ? stored() : ask(layers[i]!, () => from(i + 1)));
+    this.#dropApplied();
+    const handedOff = this.#handedOff;
+    // Layer 0 is the store's own; then the handed-over ones from the newest.
+    const from = (i: number): T =>
+      i > handedOff.length ? stored() : ask(i === 0 ? this.#recent : handedOff[handedOff.length - i]!.recent, () => from(i + 1));
     return from(0);
   }
 

@@ -44,6 +44,9 @@ let queue: Batch[] = [];
 let queuedSeq: number | undefined;
 let soon = false;
 
+/** Why SQLite's WAL could not be synced, for as long as the thread runs. */
+let walFailure: unknown;
+
 /**
  * Takes SQLite's WAL to disk: what the connection's commits (at `synchronous=NORMAL`) left
  * in the page cache. (Not a commit at `synchronous=FULL`: one that changes nothing writes
@@ -65,9 +68,6 @@ function syncWal(): void {
   }
 }
 
-/** Why SQLite's WAL could not be synced, for as long as the thread runs. */
-let walFailure: unknown;
-
 function applyQueue(sync: boolean): void {
   if (queue.length > 0) {
     applier.commit(queue, queuedSeq);
@@ -79,7 +79,8 @@ function applyQueue(sync: boolean): void {
   if (queuedSeq !== undefined) Atomics.store(shared, 2, BigInt(queuedSeq));
 }
 
-function answer(r: Exclude<WriterRequest, { type: "apply" | "sync" }>): unknown {
+/** The calls answered at once (backup answers when its copy is done). */
+function answer(r: Exclude<WriterRequest, { type: "apply" | "sync" | "backup" }>): unknown {
   switch (r.type) {
     case "flush":
       return applyQueue(r.sync);
@@ -95,8 +96,6 @@ function answer(r: Exclude<WriterRequest, { type: "apply" | "sync" }>): unknown 
       db.close();
       parentPort!.close();
       return undefined;
-    case "backup":
-      throw new Error("backup is answered asynchronously");
   }
 }
 
