@@ -76,6 +76,7 @@ const SERVER_COLOURS: Record<string, string> = {
   "ours-cluster": "#2a9d3a",
   "ours-cluster-disk": "#8c5a2b",
   raw: "#6e6e6e",
+  "raw-durable": "#a8a8a8",
   socketio: "#e07b00",
 };
 const SPARE_COLOURS = ["#c0392b", "#d6589f", "#9a9a1c", "#138d90"];

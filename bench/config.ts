@@ -231,6 +231,8 @@ export const SERVER_VARIANTS: readonly ServerVariant[] = [
     enabled: (o) => (!o.disk ? "needs --disk (BENCH_DISK=1)" : redisServerMissing(o.redisServer) ?? true),
   },
   { name: "raw", kind: "raw", label: "raw ws", args: [...tsx, "bench/baselines/rawRelay.ts"], env: {}, enabled: () => true },
+  // The raw relay with a journal and an fdatasync per group of frames: the least a durable server pays here.
+  { name: "raw-durable", kind: "raw", label: "raw ws + fdatasync", args: [...tsx, "bench/baselines/durableRelay.ts"], env: {}, enabled: () => true },
   { name: "socketio", kind: "socketio", label: "Socket.IO 4", args: [...tsx, "bench/baselines/socketioServer.ts"], env: {}, enabled: () => true },
 ];
 
@@ -248,10 +250,11 @@ function clustered(v: ServerVariant, opts: BenchOptions): ServerVariant {
   return { ...v, cluster, label: v.label.replace(/\d+ nodes/, `${cluster.nodes} node${cluster.nodes === 1 ? "" : "s"}`) };
 }
 
-/** The variants a run uses: those named in --servers, plus ours-disk (and ours-cluster-disk when the cluster runs) when --disk asks. */
+/** The variants a run uses: those named in --servers, plus ours-disk (and ours-cluster-disk when the cluster runs, raw-durable when raw does) when --disk asks. */
 export function selectVariants(opts: BenchOptions): { run: ServerVariant[]; skipped: string[] } {
   const names = new Set(opts.servers);
   if (opts.disk) names.add("ours-disk");
+  if (opts.disk && names.has("raw")) names.add("raw-durable");
   if (opts.disk && names.has("ours-cluster")) names.add("ours-cluster-disk");
   const unknown = [...names].filter((n) => !SERVER_VARIANTS.some((v) => v.name === n));
   if (unknown.length > 0) {

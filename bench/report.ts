@@ -147,10 +147,10 @@ export interface RatioPair {
 /** ours-kind variants against each baseline present, then each cluster variant against its single-server counterpart. */
 export function ratioPairs(variants: readonly ServerVariant[]): RatioPair[] {
   const pairs: RatioPair[] = [];
-  const short: Record<string, string> = { raw: "raw", socketio: "SIO" };
+  const short: Record<string, string> = { raw: "raw", "raw-durable": "rawD", socketio: "SIO" };
   for (const o of variants.filter((v) => v.kind === "ours")) {
     for (const b of variants.filter((v) => v.kind === "raw" || v.kind === "socketio")) {
-      pairs.push({ ours: o.name, other: b.name, label: `${o.name}/${short[b.kind] ?? b.name}` });
+      pairs.push({ ours: o.name, other: b.name, label: `${o.name}/${short[b.name] ?? b.name}` });
     }
   }
   for (const c of variants.filter((v) => v.cluster)) {

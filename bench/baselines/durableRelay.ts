@@ -1,0 +1,79 @@
+/**
+ * The floor for a relay that keeps what it relays: rawRelay.ts, except that each frame is
+ * first appended to a journal file and relayed only once an fdatasync covers it. Syncs
+ * run one at a time on libuv's pool, and the frames that arrive meanwhile share the next
+ * one, as our server's journal does (commit window 0). The file is zero-filled and synced
+ * up front, so a sync never has a file size to record. No parsing, CRC, state, replies
+ * or reading back: what any durable server on this machine pays at least.
+ */
+import { closeSync, fdatasync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WebSocketServer, WebSocket, type RawData } from "ws";
+import { announce, listenArgs } from "./args.js";
+
+const FILE_BYTES = 64 * 1024 * 1024;
+
+const { port, host } = listenArgs(process.argv.slice(2));
+const dir = mkdtempSync(join(tmpdir(), "durable-relay-"));
+const fd = openSync(join(dir, "journal"), "w+");
+for (let at = 0, zeros = Buffer.alloc(1 << 20); at < FILE_BYTES; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at);
+fsyncSync(fd);
+
+type Pending = { from: WebSocket; peers: Set<WebSocket>; data: Buffer; isBinary: boolean };
+let end = 0;
+/** Written and waiting for the sync under way. */
+let syncing: Pending[] = [];
+/** Written since that sync began: they wait for the next. */
+let next: Pending[] = [];
+
+function append(p: Pending): void {
+  if (end + 4 + p.data.length > FILE_BYTES) end = 0;
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32LE(p.data.length);
+  end += writeSync(fd, header, 0, 4, end);
+  end += writeSync(fd, p.data, 0, p.data.length, end);
+  next.push(p);
+  if (syncing.length === 0) syncNext();
+}
+
+function syncNext(): void {
+  syncing = next;
+  next = [];
+  fdatasync(fd, (err) => {
+    if (err) throw err;
+    for (const { from, peers, data, isBinary } of syncing) {
+      for (const other of peers) if (other !== from && other.readyState === WebSocket.OPEN) other.send(data, { binary: isBinary });
+    }
+    syncing = [];
+    if (next.length > 0) syncNext();
+  });
+}
+
+const rooms = new Map<string, Set<WebSocket>>();
+const http = createServer((_req, res) => res.writeHead(404).end());
+const wss = new WebSocketServer({ server: http, perMessageDeflate: false, clientTracking: false });
+
+wss.on("connection", (ws, req) => {
+  const room = new URL(req.url ?? "/", "http://x").searchParams.get("room") ?? "all";
+  let members = rooms.get(room);
+  if (!members) rooms.set(room, (members = new Set()));
+  members.add(ws);
+  const peers = members;
+  ws.on("message", (data: RawData, isBinary: boolean) => append({ from: ws, peers, data: data as Buffer, isBinary }));
+  ws.on("close", () => peers.delete(ws));
+  ws.on("error", () => ws.terminate());
+});
+
+http.listen(port, host, () => {
+  announce(`ws://${host}:${(http.address() as AddressInfo).port}/`);
+});
+function stop(): void {
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
