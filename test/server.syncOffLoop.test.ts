@@ -4,6 +4,8 @@
  * cause for the next commit, and answers nothing before the commit that holds it is durable.
  * When that sync fails, the commit under way and everything applied after it are answered
  * `unavailable`, none of it pushed or stored. The disk's sync is held by the test (holdSyncs).
+ * The server runs with `loopSyncMs: 0`, as after a sync found slow: by default a quick disk is
+ * waited for on the event loop (store.journal.test.ts covers that).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +26,7 @@ afterEach(async () => {
 async function onFile(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "chat-sync-"));
   dirs.push(dir);
-  harness = await startHarness({ db: join(dir, "chat.db"), commitWindowMs: 0, metricsPort: 0 });
+  harness = await startHarness({ db: join(dir, "chat.db"), commitWindowMs: 0, loopSyncMs: 0, metricsPort: 0 });
   return harness;
 }
 

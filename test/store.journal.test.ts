@@ -24,8 +24,8 @@ function tempDb(): string {
   dirs.push(dir);
   return join(dir, "chat.db");
 }
-function openStore(path: string): SqliteStore {
-  const store = new SqliteStore(path);
+function openStore(path: string, options?: { loopSyncMs?: number }): SqliteStore {
+  const store = new SqliteStore(path, options);
   open.push(store);
   storeAt.set(path, store);
   return store;
@@ -55,9 +55,9 @@ const texts = (store: SqliteStore) => store.page(ROOM, 100_000).messages.map((m)
 const numbered = (from: number, count: number) => Array.from({ length: count }, (_, i) => `m${from + i}`);
 
 /** A store on a new file holding an account and its room, ROOM. */
-function seeded(): { path: string; store: SqliteStore } {
+function seeded(options?: { loopSyncMs?: number }): { path: string; store: SqliteStore } {
   const path = tempDb();
-  const store = openStore(path);
+  const store = openStore(path, options);
   store.write([{ type: "user_put", id: A, username: "a", tokenHash: "ha" }, { type: "room_put", id: ROOM, name: "Tea", ownerId: A }]);
   store.commit();
   return { path, store };
@@ -268,9 +268,12 @@ describe("the writer thread at start-up", () => {
   });
 });
 
+/** The journal's syncs on libuv's pool whatever the disk (as on one found slow). */
+const ON_POOL = { loopSyncMs: 0 };
+
 describe("the changes journal with the sync off the event loop (commitAsync)", () => {
   it("makes a batch findable and durable only once its sync is done, and takes writes meanwhile", async () => {
-    const { path, store } = seeded();
+    const { path, store } = seeded(ON_POOL);
     store.write(added(1, 1));
     const done = store.commitAsync();
     expect(done).toBeInstanceOf(Promise);
@@ -287,7 +290,7 @@ describe("the changes journal with the sync off the event loop (commitAsync)", (
   });
 
   it("when the sync fails, drops that batch and what was written after it, and takes the next commit", async () => {
-    const { path, store } = seeded();
+    const { path, store } = seeded(ON_POOL);
     let fail = true;
     patchFs("fdatasync", (real) => ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
       if (!fail) return real(fd, cb);
@@ -307,12 +310,72 @@ describe("the changes journal with the sync off the event loop (commitAsync)", (
   });
 
   it("syncs at close a batch still waiting for its sync, and its commitAsync resolves", async () => {
-    const { path, store } = seeded();
+    const { path, store } = seeded(ON_POOL);
     store.write(added(1, 1));
     const done = store.commitAsync();
     store.close();
     await done;
     expect(texts(openStore(path))).toEqual(["m1"]);
+  });
+});
+
+describe("the changes journal with the sync on the event loop while the disk is quick", () => {
+  /** Counts the syncs made on libuv's pool. */
+  function poolSyncs(): { count: number } {
+    const seen = { count: 0 };
+    patchFs("fdatasync", (real) => ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      seen.count++;
+      real(fd, cb);
+    }) as typeof fs.fdatasync);
+    return seen;
+  }
+
+  it("makes a commitAsync's batch durable before it returns, without the pool", async () => {
+    const { path, store } = seeded();
+    const pool = poolSyncs();
+    store.write(added(1, 1));
+    const done = store.commitAsync();
+    expect(store.message(message(1, ROOM).id)?.message.text).toBe("m1");
+    expect(texts(openStore(crashCopy(path)))).toEqual(["m1"]);
+    await done;
+    expect(pool.count).toBe(0);
+  });
+
+  it("after a sync slower than the limit, syncs on the pool, and each batch is still durable once its commitAsync resolves", async () => {
+    const { path, store } = seeded({ loopSyncMs: 1 });
+    const pool = poolSyncs();
+    patchFs("fdatasyncSync", (real) => (fd) => {
+      // The disk taking longer than the limit: a wait the limit cannot miss.
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+      real(fd);
+    });
+    store.write(added(1, 1));
+    await store.commitAsync();
+    expect(pool.count).toBe(0);
+    store.write(added(2, 1));
+    const second = store.commitAsync();
+    expect(store.message(message(2, ROOM).id)).toBeUndefined();
+    await second;
+    expect(pool.count).toBe(1);
+    expect(texts(openStore(crashCopy(path)))).toEqual(["m1", "m2"]);
+  });
+
+  it("when the sync fails, rejects and drops that batch, and takes the next commit", async () => {
+    const { path, store } = seeded();
+    let fail = true;
+    patchFs("fdatasyncSync", (real) => (fd) => {
+      if (!fail) return real(fd);
+      fail = false;
+      throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+    });
+    store.write(added(1, 1));
+    await expect(store.commitAsync()).rejects.toThrow(/EIO/);
+    expect(texts(openStore(crashCopy(path)))).toEqual([]);
+    store.write(added(2, 1));
+    await store.commitAsync();
+    store.close();
+    expect(texts(openStore(path))).toEqual(["m2"]);
   });
 });
 

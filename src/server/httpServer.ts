@@ -84,7 +84,7 @@ export async function startServer({ options, logger, store, onFatal }: StartOpti
     return bytes;
   });
   let closing = false;
-  const db: Store = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db));
+  const db: Store = store ?? (options.db === ":memory:" ? new MemoryStore() : new SqliteStore(options.db, { loopSyncMs: options.loopSyncMs }));
   const log = options.redisUrl === null ? undefined : await openClusterLog(options, options.redisUrl, db, logger);
   const hub = new Hub({
     validators: compileValidators(),

@@ -29,6 +29,7 @@ import type { LogPosition, Store } from "./store.js";
 import { ChangeJournal, journalPathOf, type JournalRecord } from "./changeJournal.js";
 import { deletesConversation, PendingMessages } from "./pendingMessages.js";
 import { HIGHEST_CLIENT_ID_SQL, RisingClientIds } from "./risingClientIds.js";
+import { LOOP_SYNC_MS, SyncPlacement } from "./syncPlacement.js";
 
 export { StoreError } from "./migrations.js";
 
@@ -149,8 +150,11 @@ export class SqliteStore implements Store {
   /** The record `commitAsync` wrote and waits to sync. */
   #syncing: Written | undefined;
 
-  /** Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError. */
-  constructor(path: string) {
+  /**
+   * Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError.
+   * `loopSyncMs`: journal syncs run on the event loop while each takes at most this long (SyncPlacement); 0: always on libuv's pool.
+   */
+  constructor(path: string, { loopSyncMs = LOOP_SYNC_MS }: { loopSyncMs?: number } = {}) {
     const opened = open(path);
     const db = (this.#db = opened.db);
     this.#release = opened.release;
@@ -175,15 +179,15 @@ export class SqliteStore implements Store {
       this.#release();
       throw new StoreError(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    this.#journal = this.#openJournal(opened.file);
+    this.#journal = this.#openJournal(opened.file, new SyncPlacement(loopSyncMs));
   }
 
   /** Opens the journal and applies what it holds beyond SQLite (a crash left it there), syncing SQLite before the journal starts again. */
-  #openJournal(path: string): ChangeJournal {
+  #openJournal(path: string, placement: SyncPlacement): ChangeJournal {
     const file = journalPathOf(path);
     let journal: ChangeJournal | undefined;
     try {
-      journal = new ChangeJournal(file);
+      journal = new ChangeJournal(file, placement);
       const { seq: stored, dbId } = this.#db.prepare("SELECT seq, db_id AS dbId FROM journal_seq WHERE one = 1").get() as { seq: number; dbId: string };
       this.#dbId = dbId;
       const after = journal.recovered.filter((r) => r.seq > stored);
