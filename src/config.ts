@@ -59,10 +59,11 @@ export interface Options {
   bytesPerSecondPerIp: number;
   /** Largest list reply the server builds, in bytes; a longer one is cut short. @default 262144 */
   maxReplyBytes: number;
-  /** Days stored messages are kept; 0 keeps them for good. @default 0 */
-  /** After a commit, how long later changes wait to be committed together. */
+  /** After a commit, how long later changes wait to be committed together. @default 0 */
   commitWindowMs: number;
+  /** The journal's fdatasync runs on the event loop while each takes at most this long (ms); 0: always on libuv's pool. @default 1 */
   loopSyncMs: number;
+  /** Days stored messages are kept; 0 keeps them for good. @default 0 */
   retainDays: number;
   /** Messages kept per conversation (room, lobby, direct); 0 keeps all. @default 0 */
   retainMessages: number;
@@ -169,7 +170,7 @@ export const SETTINGS = [
   setting({ key: "bytesPerSecondPerIp", env: "CHAT_BYTES_PER_SECOND_PER_IP", flag: "--bytes-per-second-per-ip", default: 256 * 1024, parse: integer(1024, 1024 ** 3), doc: "bytes of WebSocket frames one IP address (IPv6: one /64) may send per second, over all its connections, in bursts of four seconds' worth; a frame over it is not read (`rate_limited`)" }),
   setting({ key: "maxReplyBytes", env: "CHAT_MAX_REPLY_BYTES", flag: "--max-reply-bytes", default: 256 * 1024, parse: integer(16 * 1024, 1024 ** 3), doc: "largest list reply the server builds: a `history` page, `choose_room`\'s recent messages or a `show_rooms` page that would be larger is cut short" }),
   setting({ key: "commitWindowMs", env: "CHAT_COMMIT_WINDOW_MS", flag: "--commit-window-ms", default: 0, parse: integer(0, 1000), doc: "after a commit to the database file, how long later changes wait at least to be committed with others (one fsync for all; their replies and pushes wait too); `0` commits as soon as the commit before is on disk, so that under load each fsync covers what arrived during the one before; no effect with `:memory:`, where a commit costs nothing" }),
-  setting({ key: "loopSyncMs", env: "CHAT_LOOP_SYNC_MS", flag: "--loop-sync-ms", default: LOOP_SYNC_MS, parse: integer(0, 1000), doc: "the changes journal's fdatasync runs on the event loop, where it costs about half the CPU of one on libuv's thread pool, while each takes at most this long; one slower sends the syncs to the pool for 10 s, so a slow disk holds the event loop for one sync at most once in 10 s; `0` always syncs on the pool. No effect with `:memory:`" }),
+  setting({ key: "loopSyncMs", env: "CHAT_LOOP_SYNC_MS", flag: "--loop-sync-ms", default: LOOP_SYNC_MS, parse: integer(0, 1000), doc: "a commit's fdatasync of the changes journal runs on the event loop, where it costs about half the CPU of one on libuv's thread pool, while each takes at most this long; one slower sends the syncs to the pool for 10 s, so a slow disk holds the event loop for one sync at most once in 10 s (a sync that hangs holds it as long); `0` always syncs on the pool. No effect with `:memory:`" }),
   setting({ key: "retainDays", env: "CHAT_RETAIN_DAYS", flag: "--retain-days", default: 0, parse: integer(0, 1_000_000), doc: "days stored messages are kept; `0` keeps them for good" }),
   setting({ key: "retainMessages", env: "CHAT_RETAIN_MESSAGES", flag: "--retain-messages", default: 0, parse: integer(0, 1_000_000_000), doc: "newest messages kept per conversation (a room, the lobby, a direct pair); `0` keeps all" }),
   setting({ key: "trustedProxies", env: "CHAT_TRUSTED_PROXIES", flag: "--trusted-proxies", default: Object.freeze([]) as readonly string[], parse: proxies, doc: "comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client" }),

@@ -4,14 +4,14 @@
  * cause for the next commit, and answers nothing before the commit that holds it is durable.
  * When that sync fails, the commit under way and everything applied after it are answered
  * `unavailable`, none of it pushed or stored. The disk's sync is held by the test (holdSyncs).
- * The server runs with `loopSyncMs: 0`, as after a sync found slow: by default a quick disk is
- * waited for on the event loop (store.journal.test.ts covers that).
+ * These servers run with `loopSyncMs: 0`, as after a sync found slow; by default a quick disk
+ * is waited for on the event loop, as in the last test (store.journal.test.ts covers the switch).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { holdSyncs, restoreFs } from "./helpers/patchFs.js";
+import { holdSyncs, patchFs, restoreFs } from "./helpers/patchFs.js";
 import { rejection, startHarness, type Harness } from "./helpers/server.js";
 
 let harness: Harness | undefined;
@@ -23,10 +23,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function onFile(): Promise<Harness> {
+/** `loopSyncMs` 0: the journal syncs on libuv's pool; 1000: on the event loop, however slow the machine. */
+async function onFile(loopSyncMs = 0): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "chat-sync-"));
   dirs.push(dir);
-  harness = await startHarness({ db: join(dir, "chat.db"), commitWindowMs: 0, loopSyncMs: 0, metricsPort: 0 });
+  harness = await startHarness({ db: join(dir, "chat.db"), commitWindowMs: 0, loopSyncMs, metricsPort: 0 });
   return harness;
 }
 
@@ -130,5 +131,25 @@ describe("a commit waiting for the disk", () => {
     // Takes writes again once the store does.
     await expect.poll(() => h.server.hub.unavailable, { timeout: 10_000 }).toBeUndefined();
     expect((await b.request("send_message", { room_id: "all", message: "after" })).message.text).toBe("after");
+  });
+});
+
+describe("a commit whose sync runs on the event loop", () => {
+  it("when the sync fails, answers unavailable, pushes and stores nothing, and takes the next send", async () => {
+    const h = await onFile(1000);
+    const [a, listener] = await h.clients(2);
+    await a.request("send_message", { room_id: "all", message: "stored" });
+    let fail = true;
+    patchFs("fdatasyncSync", (real) => (fd) => {
+      if (!fail) return real(fd);
+      fail = false;
+      throw EIO();
+    });
+    expect((await rejection(a.request("send_message", { room_id: "all", message: "lost" }))).code).toBe("unavailable");
+    expect(await metric(h, "chat_store_commit_failures_total")).toBe(1);
+    await expect.poll(() => h.server.hub.unavailable, { timeout: 10_000 }).toBeUndefined();
+    expect((await a.request("send_message", { room_id: "all", message: "after" })).message.text).toBe("after");
+    expect((await listener.request("history", { room_id: "all" })).messages.map((m) => m.text)).toEqual(["stored", "after"]);
+    expect(listener.pushes.filter((f) => f.event === "message").map((f) => (f.data as { text: string }).text)).toEqual(["stored", "after"]);
   });
 });

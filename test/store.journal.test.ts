@@ -320,30 +320,33 @@ describe("the changes journal with the sync off the event loop (commitAsync)", (
 });
 
 describe("the changes journal with the sync on the event loop while the disk is quick", () => {
-  /** Counts the syncs made on libuv's pool. */
-  function poolSyncs(): { count: number } {
-    const seen = { count: 0 };
+  /** Counts the syncs made on the event loop and on libuv's pool. */
+  function countSyncs(): { loop: number; pool: number } {
+    const seen = { loop: 0, pool: 0 };
     patchFs("fdatasync", (real) => ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      seen.count++;
+      seen.pool++;
       real(fd, cb);
     }) as typeof fs.fdatasync);
+    patchFs("fdatasyncSync", (real) => (fd) => {
+      seen.loop++;
+      real(fd);
+    });
     return seen;
   }
 
-  it("makes a commitAsync's batch durable before it returns, without the pool", async () => {
+  it("commits as `commit` does: the batch synced and findable when commitAsync returns, with no promise", () => {
     const { path, store } = seeded();
-    const pool = poolSyncs();
+    const syncs = countSyncs();
     store.write(added(1, 1));
-    const done = store.commitAsync();
+    expect(store.commitAsync()).toBeUndefined();
+    expect(syncs).toEqual({ loop: 1, pool: 0 });
     expect(store.message(message(1, ROOM).id)?.message.text).toBe("m1");
     expect(texts(openStore(crashCopy(path)))).toEqual(["m1"]);
-    await done;
-    expect(pool.count).toBe(0);
   });
 
   it("after a sync slower than the limit, syncs on the pool, and each batch is still durable once its commitAsync resolves", async () => {
     const { path, store } = seeded({ loopSyncMs: 1 });
-    const pool = poolSyncs();
+    const syncs = countSyncs();
     patchFs("fdatasyncSync", (real) => (fd) => {
       // The disk taking longer than the limit: a wait the limit cannot miss.
       const until = performance.now() + 5;
@@ -351,17 +354,17 @@ describe("the changes journal with the sync on the event loop while the disk is 
       real(fd);
     });
     store.write(added(1, 1));
-    await store.commitAsync();
-    expect(pool.count).toBe(0);
+    expect(store.commitAsync()).toBeUndefined();
     store.write(added(2, 1));
     const second = store.commitAsync();
+    expect(second).toBeInstanceOf(Promise);
     expect(store.message(message(2, ROOM).id)).toBeUndefined();
     await second;
-    expect(pool.count).toBe(1);
+    expect(syncs.pool).toBe(1);
     expect(texts(openStore(crashCopy(path)))).toEqual(["m1", "m2"]);
   });
 
-  it("when the sync fails, rejects and drops that batch, and takes the next commit", async () => {
+  it("when the sync fails, throws and drops that batch; what is written after it goes in the next commit", () => {
     const { path, store } = seeded();
     let fail = true;
     patchFs("fdatasyncSync", (real) => (fd) => {
@@ -370,10 +373,10 @@ describe("the changes journal with the sync on the event loop while the disk is 
       throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
     });
     store.write(added(1, 1));
-    await expect(store.commitAsync()).rejects.toThrow(/EIO/);
+    expect(() => store.commitAsync()).toThrow(/EIO/);
     expect(texts(openStore(crashCopy(path)))).toEqual([]);
     store.write(added(2, 1));
-    await store.commitAsync();
+    expect(store.commitAsync()).toBeUndefined();
     store.close();
     expect(texts(openStore(path))).toEqual(["m2"]);
   });

@@ -5,7 +5,7 @@
  * with them. A read answered meanwhile is built when it is sent, so that it sees the
  * commit before it. A failed commit turns what it held into `unavailable` answers.
  *
- * A commit may finish later (the store's fsync runs off the event loop): batches applied
+ * A commit may finish later (the store's fsync may run off the event loop): batches applied
  * meanwhile wait for the next commit, which starts once this one is done (group commit).
  */
 import type { ConnId } from "../core/model.js";

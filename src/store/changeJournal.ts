@@ -17,7 +17,6 @@ import { dirname } from "node:path";
 import * as zlib from "node:zlib";
 import type { Change } from "../core/changes.js";
 import type { LogPosition } from "./store.js";
-import { SyncPlacement } from "./syncPlacement.js";
 
 export interface JournalRecord {
   seq: number;
@@ -49,11 +48,7 @@ export class ChangeJournal {
   /** The records found on opening, in order, before any append. */
   readonly recovered: JournalRecord[];
 
-  readonly #placement: SyncPlacement;
-
-  /** `placement` says where `syncLater` syncs: on the event loop or on libuv's pool. */
-  constructor(path: string, placement = new SyncPlacement(0)) {
-    this.#placement = placement;
+  constructor(path: string) {
     let created = false;
     try {
       this.#fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -123,23 +118,8 @@ export class ChangeJournal {
     if (failure !== undefined) throw failure;
   }
 
-  /**
-   * As `sync`, with the wait for the disk on libuv's thread pool, off the event loop, unless the
-   * placement says the disk is quick enough to wait for on the loop: then `done` is called before
-   * this returns. `done` gets the failure, if any.
-   */
+  /** As `sync`, with the wait for the disk on libuv's thread pool, off the event loop: `done` gets the failure, if any. */
   syncLater(done: (err: unknown) => void): void {
-    if (this.#placement.onLoop) {
-      const start = performance.now();
-      try {
-        this.sync();
-      } catch {
-        // Reported through `done`, as from the pool.
-      }
-      this.#placement.tookOnLoop(performance.now() - start);
-      done(this.#lastSync);
-      return;
-    }
     fdatasync(this.#fd, (err) => {
       if (this.busy) this.#synced(err ?? undefined);
       done(this.#lastSync);

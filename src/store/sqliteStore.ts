@@ -147,7 +147,9 @@ export class SqliteStore implements Store {
   /** A journaled change deleted whole conversations: lookups must apply the journal first. */
   #mustApply = false;
   readonly #clientIds: RisingClientIds;
-  /** The record `commitAsync` wrote and waits to sync. */
+  /** Where `commitAsync` waits for the disk: on the event loop or on libuv's pool. */
+  #placement = new SyncPlacement(0);
+  /** The record `commitAsync` wrote and waits to sync on the pool. */
   #syncing: Written | undefined;
 
   /**
@@ -179,15 +181,16 @@ export class SqliteStore implements Store {
       this.#release();
       throw new StoreError(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    this.#journal = this.#openJournal(opened.file, new SyncPlacement(loopSyncMs));
+    this.#placement = new SyncPlacement(loopSyncMs);
+    this.#journal = this.#openJournal(opened.file);
   }
 
   /** Opens the journal and applies what it holds beyond SQLite (a crash left it there), syncing SQLite before the journal starts again. */
-  #openJournal(path: string, placement: SyncPlacement): ChangeJournal {
+  #openJournal(path: string): ChangeJournal {
     const file = journalPathOf(path);
     let journal: ChangeJournal | undefined;
     try {
-      journal = new ChangeJournal(file, placement);
+      journal = new ChangeJournal(file);
       const { seq: stored, dbId } = this.#db.prepare("SELECT seq, db_id AS dbId FROM journal_seq WHERE one = 1").get() as { seq: number; dbId: string };
       this.#dbId = dbId;
       const after = journal.recovered.filter((r) => r.seq > stored);
@@ -231,12 +234,22 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * As `commit`, with the journal's wait for the disk off the event loop: the record is
-   * durable once the promise resolves. Meanwhile the store takes writes, reads and lookups
-   * (which do not see the batch yet), but no other commit. On a rejection that batch and
-   * everything written after it are dropped.
+   * As `commit` while the disk is quick (SyncPlacement): then it returns undefined, the batch
+   * durable, or throws. Otherwise the journal's wait for the disk runs off the event loop: the
+   * record is durable once the promise resolves. Meanwhile the store takes writes, reads and
+   * lookups (which do not see the batch yet), but no other commit. On a rejection that batch
+   * and everything written after it are dropped.
    */
   commitAsync(position?: LogPosition): Promise<void> | undefined {
+    if (this.#placement.onLoop) {
+      const start = performance.now();
+      try {
+        this.commit(position);
+      } finally {
+        this.#placement.tookOnLoop(performance.now() - start);
+      }
+      return undefined;
+    }
     const written = this.#begin(position);
     if (written === undefined) return undefined;
     this.#syncing = written;

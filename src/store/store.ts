@@ -29,8 +29,9 @@ export interface Store {
    */
   commit(position?: LogPosition): void;
   /**
-   * As `commit`, with the wait for the disk off the event loop (where the store has one):
-   * a promise that resolves once the batch is durable, or undefined when it already is.
+   * As `commit`, with the wait for the disk off the event loop where the store finds that pays
+   * (SqliteStore: while its syncs are slow): a promise that resolves once the batch is durable,
+   * or undefined when it already is (and a throw, as `commit`'s, when it could not be).
    * Until it settles the store takes writes, reads and lookups, which do not see the batch,
    * but no other commit. On a rejection that batch and everything written after it are dropped.
    */
