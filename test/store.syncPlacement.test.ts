@@ -2,31 +2,44 @@
 import { describe, expect, it } from "vitest";
 import { POOL_FOR_MS, SyncPlacement } from "../src/store/syncPlacement.js";
 
+/** How many syncs of `ms` each, on the loop, until the placement sends syncs to the pool (or `max`). */
+function syncsUntilPool(p: SyncPlacement, ms: number, max = 1000): number {
+  let n = 0;
+  while (p.onLoop && n < max) {
+    p.tookOnLoop(ms);
+    n++;
+  }
+  return n;
+}
+
 describe("SyncPlacement", () => {
-  it("keeps syncs on the loop while each takes at most the limit", () => {
+  it("keeps syncs on the loop while they take at most the limit, and a lone slow one among them", () => {
     const p = new SyncPlacement(1, () => 0);
-    expect(p.onLoop).toBe(true);
-    p.tookOnLoop(0.2);
-    p.tookOnLoop(1);
+    expect(syncsUntilPool(p, 1)).toBe(1000);
+    for (let i = 0; i < 100; i++) p.tookOnLoop(0.25);
+    p.tookOnLoop(8);
     expect(p.onLoop).toBe(true);
   });
 
-  it("after a slower one, sends them to the pool for POOL_FOR_MS, then tries the loop again", () => {
+  it("sends syncs to the pool once their average passes the limit: at once for one over 16 times it, after a few for slower ones", () => {
+    expect(syncsUntilPool(new SyncPlacement(1, () => 0), 17)).toBe(1);
+    expect(syncsUntilPool(new SyncPlacement(1, () => 0), 5)).toBe(4);
+    expect(syncsUntilPool(new SyncPlacement(1, () => 0), 2)).toBe(11);
+  });
+
+  it("keeps them on the pool for POOL_FOR_MS, then tries the loop again with the average started afresh", () => {
     let now = 1000;
     const p = new SyncPlacement(1, () => now);
-    p.tookOnLoop(1.5);
-    expect(p.onLoop).toBe(false);
+    expect(syncsUntilPool(p, 5)).toBe(4);
     now += POOL_FOR_MS - 1;
     expect(p.onLoop).toBe(false);
     now += 1;
     expect(p.onLoop).toBe(true);
-    // Slow again: the loop waited for one sync, and the pool takes the next POOL_FOR_MS.
-    p.tookOnLoop(40);
-    expect(p.onLoop).toBe(false);
+    // The disk still slow: as many syncs on the loop as the first time, no more.
+    expect(syncsUntilPool(p, 5)).toBe(4);
   });
 
   it("with a limit of 0, never syncs on the loop", () => {
-    const p = new SyncPlacement(0, () => 0);
-    expect(p.onLoop).toBe(false);
+    expect(new SyncPlacement(0, () => 0).onLoop).toBe(false);
   });
 });
