@@ -61,7 +61,7 @@ export interface Options {
   maxReplyBytes: number;
   /** After a commit, how long later changes wait to be committed together. @default 0 */
   commitWindowMs: number;
-  /** The journal's fdatasync runs on the event loop while syncs take at most this long (ms) on average; 0: always on libuv's pool. @default 1 */
+  /** The journal's fdatasync runs on the event loop while syncs take at most this long (ms) on average; 0: always on libuv's pool. @default 2 */
   loopSyncMs: number;
   /** Days stored messages are kept; 0 keeps them for good. @default 0 */
   retainDays: number;
