@@ -8,27 +8,22 @@
  * on this machine pays at least.
  */
 import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WebSocketServer, WebSocket, type RawData } from "ws";
-import { announce, listenArgs } from "./args.js";
+import { relay, startRelay, type Frame } from "./roomRelay.js";
 
 const FILE_BYTES = 64 * 1024 * 1024;
 
-const { port, host } = listenArgs(process.argv.slice(2));
 const dir = mkdtempSync(join(tmpdir(), "durable-relay-"));
 const fd = openSync(join(dir, "journal"), "w+");
 for (let at = 0, zeros = Buffer.alloc(1 << 20); at < FILE_BYTES; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at);
 fsyncSync(fd);
 
-type Pending = { from: WebSocket; peers: Set<WebSocket>; data: Buffer; isBinary: boolean };
 let end = 0;
 /** Written this turn, waiting for its end's sync. */
-let written: Pending[] = [];
+let written: Frame[] = [];
 
-function append(p: Pending): void {
+function append(p: Frame): void {
   if (end + 4 + p.data.length > FILE_BYTES) end = 0;
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32LE(p.data.length);
@@ -41,29 +36,10 @@ function syncAndRelay(): void {
   fdatasyncSync(fd);
   const synced = written;
   written = [];
-  for (const { from, peers, data, isBinary } of synced) {
-    for (const other of peers) if (other !== from && other.readyState === WebSocket.OPEN) other.send(data, { binary: isBinary });
-  }
+  for (const frame of synced) relay(frame);
 }
 
-const rooms = new Map<string, Set<WebSocket>>();
-const http = createServer((_req, res) => res.writeHead(404).end());
-const wss = new WebSocketServer({ server: http, perMessageDeflate: false, clientTracking: false });
-
-wss.on("connection", (ws, req) => {
-  const room = new URL(req.url ?? "/", "http://x").searchParams.get("room") ?? "all";
-  let members = rooms.get(room);
-  if (!members) rooms.set(room, (members = new Set()));
-  members.add(ws);
-  const peers = members;
-  ws.on("message", (data: RawData, isBinary: boolean) => append({ from: ws, peers, data: data as Buffer, isBinary }));
-  ws.on("close", () => peers.delete(ws));
-  ws.on("error", () => ws.terminate());
-});
-
-http.listen(port, host, () => {
-  announce(`ws://${host}:${(http.address() as AddressInfo).port}/`);
-});
+startRelay(process.argv.slice(2), append);
 function stop(): void {
   closeSync(fd);
   rmSync(dir, { recursive: true, force: true });
