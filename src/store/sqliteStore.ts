@@ -154,7 +154,7 @@ export class SqliteStore implements Store {
 
   /**
    * Opens (creating if needed) and migrates the file at `path` (SQLite's `:memory:` works too, for tests). Throws StoreError.
-   * `loopSyncMs`: journal syncs run on the event loop while each takes at most this long (SyncPlacement); 0: always on libuv's pool.
+   * `loopSyncMs`: `commitAsync` syncs the journal on the event loop while syncs take at most this long on average (SyncPlacement); 0: always on libuv's pool.
    */
   constructor(path: string, { loopSyncMs = LOOP_SYNC_MS }: { loopSyncMs?: number } = {}) {
     const opened = open(path);
@@ -229,7 +229,12 @@ export class SqliteStore implements Store {
   commit(position?: LogPosition): void {
     const written = this.#begin(position);
     if (written === undefined) return;
-    this.#journal!.sync();
+    const start = performance.now();
+    try {
+      this.#journal!.sync();
+    } finally {
+      this.#placement.tookOnLoop(performance.now() - start);
+    }
     this.#accept(written);
   }
 
@@ -242,12 +247,7 @@ export class SqliteStore implements Store {
    */
   commitAsync(position?: LogPosition): Promise<void> | undefined {
     if (this.#placement.onLoop) {
-      const start = performance.now();
-      try {
-        this.commit(position);
-      } finally {
-        this.#placement.tookOnLoop(performance.now() - start);
-      }
+      this.commit(position);
       return undefined;
     }
     const written = this.#begin(position);
