@@ -109,6 +109,9 @@ interface Written {
   text: string;
 }
 
+/** The log position the last of `records` that has one reaches. */
+const lastPosition = (records: readonly Written[]): LogPosition | undefined => records.findLast((r) => r.record.position)?.record.position;
+
 /** Records handed to the writer thread and not known to be applied, with the lookups they answer meanwhile. */
 interface HandedOff {
   seq: number;
@@ -148,7 +151,7 @@ export class SqliteStore implements Store {
   #mustApply = false;
   readonly #clientIds: RisingClientIds;
   /** Where `commitAsync` waits for the disk: on the event loop or on libuv's pool. */
-  #placement = new SyncPlacement(0);
+  readonly #placement: SyncPlacement;
   /** The record `commitAsync` wrote and waits to sync on the pool. */
   #syncing: Written | undefined;
 
@@ -162,6 +165,7 @@ export class SqliteStore implements Store {
     this.#release = opened.release;
     this.#dir = path === ":memory:" ? undefined : dirname(opened.file);
     this.syncs = this.#dir !== undefined;
+    this.#placement = new SyncPlacement(this.syncs ? loopSyncMs : 0);
     const s = (sql: string) => db.prepare(sql);
     this.#sentBy = s(SENT_BY_SQL) as Statement<[string, string]>;
     this.#byId = s("SELECT conv, body FROM messages WHERE id = ?") as Statement<[string]>;
@@ -181,7 +185,6 @@ export class SqliteStore implements Store {
       this.#release();
       throw new StoreError(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    this.#placement = new SyncPlacement(loopSyncMs);
     this.#journal = this.#openJournal(opened.file);
   }
 
@@ -311,9 +314,7 @@ export class SqliteStore implements Store {
     if (records.length === 0) return;
     // As the journal's JSON: a string crosses to the thread for the price of a copy.
     this.#writer.apply(records.map((r) => r.text), this.#seq);
-    let position: LogPosition | undefined;
-    for (const r of records) position = r.record.position ?? position;
-    this.#handedOff.push({ seq: this.#seq, changes: this.#unappliedChanges, recent: this.#recent, position });
+    this.#handedOff.push({ seq: this.#seq, changes: this.#unappliedChanges, recent: this.#recent, position: lastPosition(records) });
     this.#unapplied = [];
     this.#unappliedChanges = 0;
     this.#recent = new PendingMessages();
@@ -400,15 +401,8 @@ export class SqliteStore implements Store {
   }
 
   position(): LogPosition | undefined {
-    for (let i = this.#unapplied.length - 1; i >= 0; i--) {
-      const at = this.#unapplied[i]!.record.position;
-      if (at) return { ...at };
-    }
-    for (let i = this.#handedOff.length - 1; i >= 0; i--) {
-      const at = this.#handedOff[i]!.position;
-      if (at) return { ...at };
-    }
-    return (this.#position.get() as LogPosition | undefined) ?? undefined;
+    const at = lastPosition(this.#unapplied) ?? this.#handedOff.findLast((h) => h.position)?.position;
+    return at ? { ...at } : ((this.#position.get() as LogPosition | undefined) ?? undefined);
   }
 
   prune(retain: Retention, budget: number): number {
